@@ -18,10 +18,19 @@ fn main() {
 
     let mut code = String::from("&[\n");
     for name in &names {
-        let path = Path::new("questionnaires").join(name).canonicalize().expect("file exists");
-        writeln!(code, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        let path = Path::new("questionnaires")
+            .join(name)
+            .canonicalize()
+            .expect("file exists");
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("]\n");
-    std::fs::write(Path::new(&out_dir).join("questionnaires.rs"), code).expect("OUT_DIR is writable");
+    std::fs::write(Path::new(&out_dir).join("questionnaires.rs"), code)
+        .expect("OUT_DIR is writable");
     println!("cargo:rerun-if-changed=questionnaires");
 }

@@ -140,7 +140,9 @@ impl Config {
     pub fn base_url(&self) -> Url {
         match &self.base_url {
             Some(url) => url.clone(),
-            None => Url::parse(&format!("http://{}", self.bind)).expect("a socket address forms a URL"),
+            None => {
+                Url::parse(&format!("http://{}", self.bind)).expect("a socket address forms a URL")
+            }
         }
     }
 
@@ -236,6 +238,9 @@ mod tests {
     fn link_keeps_base_path() {
         let mut config = Config::for_data_dir("/tmp/x");
         config.base_url = Some(Url::parse("https://example.org/portal/").unwrap());
-        assert_eq!(config.link("/sign-in"), "https://example.org/portal/sign-in");
+        assert_eq!(
+            config.link("/sign-in"),
+            "https://example.org/portal/sign-in"
+        );
     }
 }

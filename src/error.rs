@@ -75,7 +75,9 @@ pub enum AppError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A state-changing form arrived without the CSRF token of the caller's session.
-    #[error("This form has expired or did not come from this site. Go back, reload the page and submit it again.")]
+    #[error(
+        "This form has expired or did not come from this site. Go back, reload the page and submit it again."
+    )]
     CsrfRejected,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

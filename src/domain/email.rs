@@ -26,9 +26,9 @@ impl EmailAddress {
                 "The e-mail address {value:?} is longer than 254 characters."
             ));
         }
-        let address: lettre::Address = value
-            .parse()
-            .map_err(|_| format!("{value:?} is not a valid e-mail address; write it as name@example.com."))?;
+        let address: lettre::Address = value.parse().map_err(|_| {
+            format!("{value:?} is not a valid e-mail address; write it as name@example.com.")
+        })?;
         if !address.domain().contains('.') {
             return Err(format!(
                 "The e-mail address {value:?} has no full domain; write it as name@example.com."
@@ -80,8 +80,19 @@ mod tests {
 
     #[test]
     fn parse_rejects_bad_addresses() {
-        for input in ["", "jane", "jane@", "@example.org", "jane@localhost", "jane doe@example.org", "a@b@c.org"] {
-            assert!(EmailAddress::parse(input).is_err(), "{input:?} was accepted");
+        for input in [
+            "",
+            "jane",
+            "jane@",
+            "@example.org",
+            "jane@localhost",
+            "jane doe@example.org",
+            "a@b@c.org",
+        ] {
+            assert!(
+                EmailAddress::parse(input).is_err(),
+                "{input:?} was accepted"
+            );
         }
     }
 

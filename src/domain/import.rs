@@ -119,8 +119,12 @@ pub struct VendorRow {
 pub enum RowResult {
     Valid(VendorRow),
     /// Identical to an earlier row of the same file.
-    Duplicate { of_line: u64 },
-    Rejected { reason: String },
+    Duplicate {
+        of_line: u64,
+    },
+    Rejected {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +178,9 @@ pub fn parse_vendor_csv(bytes: &[u8]) -> Result<ParsedFile, String> {
     let mut vendor_first_row: HashMap<String, (u64, VendorFields)> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|error| format!("The file cannot be read as CSV: {error}."))?;
-        let line = record.position().map_or(0, |position| line_of_record(text, position.byte()));
+        let line = record
+            .position()
+            .map_or(0, |position| line_of_record(text, position.byte()));
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
@@ -203,12 +209,19 @@ pub fn parse_vendor_csv(bytes: &[u8]) -> Result<ParsedFile, String> {
                 Ok(row) => deduplicate(row, line, &mut seen, &mut vendor_first_row),
             }
         };
-        rows.push(ParsedRow { line, vendor, result });
+        rows.push(ParsedRow {
+            line,
+            vendor,
+            result,
+        });
     }
     if rows.is_empty() {
         return Err("The file has a header row but no vendor rows.".to_owned());
     }
-    Ok(ParsedFile { rows, ignored_columns })
+    Ok(ParsedFile {
+        rows,
+        ignored_columns,
+    })
 }
 
 fn decode(bytes: &[u8]) -> Result<&str, String> {
@@ -232,7 +245,9 @@ fn decode(bytes: &[u8]) -> Result<&str, String> {
 /// blank lines, so the line is counted here instead.
 fn line_of_record(text: &str, offset: u64) -> u64 {
     let bytes = text.as_bytes();
-    let mut start = usize::try_from(offset).unwrap_or(bytes.len()).min(bytes.len());
+    let mut start = usize::try_from(offset)
+        .unwrap_or(bytes.len())
+        .min(bytes.len());
     while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
         start += 1;
     }
@@ -261,7 +276,10 @@ fn unclosed_quote_line(text: &str) -> usize {
 
 /// Picks the separator that the header row uses most: comma, semicolon or tab.
 fn sniff_delimiter(text: &str) -> u8 {
-    let header = text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default();
+    let header = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_default();
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut inside_quotes = false;
     for byte in header.bytes() {
@@ -278,7 +296,13 @@ fn sniff_delimiter(text: &str) -> u8 {
     // Ties go to the comma, the first entry.
     counts
         .iter()
-        .fold((b',', 0), |best, &(delimiter, count)| if count > best.1 { (delimiter, count) } else { best })
+        .fold((b',', 0), |best, &(delimiter, count)| {
+            if count > best.1 {
+                (delimiter, count)
+            } else {
+                best
+            }
+        })
         .0
 }
 
@@ -290,7 +314,9 @@ fn normalize_header(header: &str) -> String {
         .replace([' ', '-', '.'], "_")
 }
 
-fn map_columns(headers: &csv::StringRecord) -> Result<(HashMap<Column, usize>, Vec<String>), String> {
+fn map_columns(
+    headers: &csv::StringRecord,
+) -> Result<(HashMap<Column, usize>, Vec<String>), String> {
     let mut columns: HashMap<Column, usize> = HashMap::new();
     let mut ignored = Vec::new();
     for (index, header) in headers.iter().enumerate() {
@@ -326,7 +352,10 @@ fn map_columns(headers: &csv::StringRecord) -> Result<(HashMap<Column, usize>, V
     Ok((columns, ignored))
 }
 
-fn parse_row(columns: &HashMap<Column, usize>, record: &csv::StringRecord) -> Result<VendorRow, String> {
+fn parse_row(
+    columns: &HashMap<Column, usize>,
+    record: &csv::StringRecord,
+) -> Result<VendorRow, String> {
     let cell = |column: Column| -> Option<String> {
         let value = record.get(*columns.get(&column)?)?.trim();
         (!value.is_empty()).then(|| value.to_owned())
@@ -368,13 +397,23 @@ fn parse_row(columns: &HashMap<Column, usize>, record: &csv::StringRecord) -> Re
             }
         }
     };
-    choice(Column::PhiAccess, &|value| value.parse::<PhiAccess>().map(drop));
-    choice(Column::ClinicalCriticality, &|value| value.parse::<ClinicalCriticality>().map(drop));
-    choice(Column::BaaStatus, &|value| value.parse::<BaaStatus>().map(drop));
-    choice(Column::SystemIntegration, &|value| parse_flag(value).map(drop));
+    choice(Column::PhiAccess, &|value| {
+        value.parse::<PhiAccess>().map(drop)
+    });
+    choice(Column::ClinicalCriticality, &|value| {
+        value.parse::<ClinicalCriticality>().map(drop)
+    });
+    choice(Column::BaaStatus, &|value| {
+        value.parse::<BaaStatus>().map(drop)
+    });
+    choice(Column::SystemIntegration, &|value| {
+        parse_flag(value).map(drop)
+    });
     choice(Column::MedicalDevice, &|value| parse_flag(value).map(drop));
     choice(Column::OffshoreAccess, &|value| parse_flag(value).map(drop));
-    choice(Column::ContractRenewal, &|value| parse_date(value).map(drop));
+    choice(Column::ContractRenewal, &|value| {
+        parse_date(value).map(drop)
+    });
 
     let Some(email) = email else {
         return Err(sentence(&problems));
@@ -386,8 +425,10 @@ fn parse_row(columns: &HashMap<Column, usize>, record: &csv::StringRecord) -> Re
         website: cell(Column::Website),
         service: cell(Column::Service),
         phi_access: cell(Column::PhiAccess).and_then(|value| value.parse().ok()),
-        clinical_criticality: cell(Column::ClinicalCriticality).and_then(|value| value.parse().ok()),
-        system_integration: cell(Column::SystemIntegration).and_then(|value| parse_flag(&value).ok()),
+        clinical_criticality: cell(Column::ClinicalCriticality)
+            .and_then(|value| value.parse().ok()),
+        system_integration: cell(Column::SystemIntegration)
+            .and_then(|value| parse_flag(&value).ok()),
         medical_device: cell(Column::MedicalDevice).and_then(|value| parse_flag(&value).ok()),
         offshore_access: cell(Column::OffshoreAccess).and_then(|value| parse_flag(&value).ok()),
         baa_status: cell(Column::BaaStatus).and_then(|value| value.parse().ok()),
@@ -442,7 +483,9 @@ fn deduplicate(
     let key = (row.name_key.clone(), row.contact.email.key());
     if let Some((first_line, first)) = seen.get(&key) {
         if *first == row {
-            return RowResult::Duplicate { of_line: *first_line };
+            return RowResult::Duplicate {
+                of_line: *first_line,
+            };
         }
         return RowResult::Rejected {
             reason: format!(
@@ -453,7 +496,9 @@ fn deduplicate(
     if let Some((first_line, fields)) = vendor_first_row.get(&row.name_key) {
         if let Some(field) = conflicting_field(fields, &row.fields) {
             return RowResult::Rejected {
-                reason: format!("Line {first_line} gives this vendor a different {field}; use the same value on every row of a vendor."),
+                reason: format!(
+                    "Line {first_line} gives this vendor a different {field}; use the same value on every row of a vendor."
+                ),
             };
         }
         // Later rows may fill fields that the first row left empty.
@@ -475,14 +520,32 @@ fn conflicting_field(first: &VendorFields, later: &VendorFields) -> Option<&'sta
         (differs(&first.website, &later.website), "website"),
         (differs(&first.service, &later.service), "service"),
         (differs(&first.phi_access, &later.phi_access), "phi_access"),
-        (differs(&first.clinical_criticality, &later.clinical_criticality), "clinical_criticality"),
-        (differs(&first.system_integration, &later.system_integration), "system_integration"),
-        (differs(&first.medical_device, &later.medical_device), "medical_device"),
-        (differs(&first.offshore_access, &later.offshore_access), "offshore_access"),
+        (
+            differs(&first.clinical_criticality, &later.clinical_criticality),
+            "clinical_criticality",
+        ),
+        (
+            differs(&first.system_integration, &later.system_integration),
+            "system_integration",
+        ),
+        (
+            differs(&first.medical_device, &later.medical_device),
+            "medical_device",
+        ),
+        (
+            differs(&first.offshore_access, &later.offshore_access),
+            "offshore_access",
+        ),
         (differs(&first.baa_status, &later.baa_status), "baa_status"),
-        (differs(&first.contract_renewal, &later.contract_renewal), "contract_renewal"),
+        (
+            differs(&first.contract_renewal, &later.contract_renewal),
+            "contract_renewal",
+        ),
     ];
-    checks.iter().find(|(conflict, _)| *conflict).map(|(_, field)| *field)
+    checks
+        .iter()
+        .find(|(conflict, _)| *conflict)
+        .map(|(_, field)| *field)
 }
 
 /// Returns `first` with its empty fields taken from `later`.

@@ -31,8 +31,12 @@ impl Role {
     /// Whether this role may take `permission`. Every role may read.
     pub fn allows(self, permission: Permission) -> bool {
         match permission {
-            Permission::ManageVendors => matches!(self, Role::Admin | Role::Procurement | Role::Analyst),
-            Permission::OverrideTier => matches!(self, Role::Admin | Role::Analyst | Role::Procurement),
+            Permission::ManageVendors => {
+                matches!(self, Role::Admin | Role::Procurement | Role::Analyst)
+            }
+            Permission::OverrideTier => {
+                matches!(self, Role::Admin | Role::Analyst | Role::Procurement)
+            }
             Permission::Administer => self == Role::Admin,
         }
     }
@@ -53,7 +57,11 @@ mod tests {
 
     #[test]
     fn viewer_may_not_change_anything() {
-        for permission in [Permission::ManageVendors, Permission::OverrideTier, Permission::Administer] {
+        for permission in [
+            Permission::ManageVendors,
+            Permission::OverrideTier,
+            Permission::Administer,
+        ] {
             assert!(!Role::Viewer.allows(permission), "{permission:?}");
         }
     }
@@ -69,6 +77,9 @@ mod tests {
     fn role_parses_any_case() {
         assert_eq!("Procurement".parse::<Role>().unwrap(), Role::Procurement);
         let message = "owner".parse::<Role>().unwrap_err();
-        assert!(message.contains("admin, procurement, analyst, viewer"), "{message}");
+        assert!(
+            message.contains("admin, procurement, analyst, viewer"),
+            "{message}"
+        );
     }
 }

@@ -157,13 +157,22 @@ impl InherentProfile {
         let p = self;
 
         if p.clinical_criticality == C::DirectPatientCare {
-            return decide(Tier::Critical, "Patient care depends directly on this vendor.");
+            return decide(
+                Tier::Critical,
+                "Patient care depends directly on this vendor.",
+            );
         }
         if p.phi_access == P::Bulk && p.system_integration {
-            return decide(Tier::Critical, "Bulk PHI access combined with integration into our systems.");
+            return decide(
+                Tier::Critical,
+                "Bulk PHI access combined with integration into our systems.",
+            );
         }
         if p.medical_device && p.system_integration {
-            return decide(Tier::Critical, "A medical device connected to our network or systems.");
+            return decide(
+                Tier::Critical,
+                "A medical device connected to our network or systems.",
+            );
         }
         if p.phi_access == P::Bulk {
             return decide(Tier::High, "Bulk PHI access.");
@@ -172,10 +181,16 @@ impl InherentProfile {
             return decide(Tier::High, "Supplies a medical device.");
         }
         if p.phi_access == P::Limited && (p.system_integration || p.offshore_access) {
-            return decide(Tier::High, "Limited PHI access with system integration or offshore access.");
+            return decide(
+                Tier::High,
+                "Limited PHI access with system integration or offshore access.",
+            );
         }
         if p.clinical_criticality == C::Supporting && p.system_integration {
-            return decide(Tier::High, "Supports clinical work and is integrated with our systems.");
+            return decide(
+                Tier::High,
+                "Supports clinical work and is integrated with our systems.",
+            );
         }
         if p.phi_access == P::Limited {
             return decide(Tier::Moderate, "Limited PHI access.");
@@ -189,7 +204,10 @@ impl InherentProfile {
         if p.offshore_access {
             return decide(Tier::Moderate, "Offshore access to our data.");
         }
-        decide(Tier::Low, "No PHI access, integration, clinical dependency or offshore access.")
+        decide(
+            Tier::Low,
+            "No PHI access, integration, clinical dependency or offshore access.",
+        )
     }
 }
 
@@ -219,18 +237,39 @@ mod tests {
         use PhiAccess as P;
         let cases = [
             (profile(P::None, C::None, false, false, false), Tier::Low),
-            (profile(P::None, C::DirectPatientCare, false, false, false), Tier::Critical),
-            (profile(P::Bulk, C::None, true, false, false), Tier::Critical),
+            (
+                profile(P::None, C::DirectPatientCare, false, false, false),
+                Tier::Critical,
+            ),
+            (
+                profile(P::Bulk, C::None, true, false, false),
+                Tier::Critical,
+            ),
             (profile(P::None, C::None, true, true, false), Tier::Critical),
             (profile(P::Bulk, C::None, false, false, false), Tier::High),
             (profile(P::None, C::None, false, true, false), Tier::High),
             (profile(P::Limited, C::None, true, false, false), Tier::High),
             (profile(P::Limited, C::None, false, false, true), Tier::High),
-            (profile(P::None, C::Supporting, true, false, false), Tier::High),
-            (profile(P::Limited, C::None, false, false, false), Tier::Moderate),
-            (profile(P::None, C::None, true, false, false), Tier::Moderate),
-            (profile(P::None, C::Supporting, false, false, false), Tier::Moderate),
-            (profile(P::None, C::None, false, false, true), Tier::Moderate),
+            (
+                profile(P::None, C::Supporting, true, false, false),
+                Tier::High,
+            ),
+            (
+                profile(P::Limited, C::None, false, false, false),
+                Tier::Moderate,
+            ),
+            (
+                profile(P::None, C::None, true, false, false),
+                Tier::Moderate,
+            ),
+            (
+                profile(P::None, C::Supporting, false, false, false),
+                Tier::Moderate,
+            ),
+            (
+                profile(P::None, C::None, false, false, true),
+                Tier::Moderate,
+            ),
         ];
         for (profile, expected) in cases {
             assert_eq!(profile.tier().tier, expected, "{profile:?}");
@@ -247,7 +286,9 @@ mod tests {
     #[test]
     fn criticality_parses_label_forms() {
         assert_eq!(
-            "Direct patient care".parse::<ClinicalCriticality>().unwrap(),
+            "Direct patient care"
+                .parse::<ClinicalCriticality>()
+                .unwrap(),
             ClinicalCriticality::DirectPatientCare
         );
         assert!("urgent".parse::<ClinicalCriticality>().is_err());
@@ -276,7 +317,9 @@ pub fn parse_name(input: &str) -> Result<String, String> {
         return Err("Enter the vendor's name.".to_owned());
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("The vendor name is longer than {MAX_NAME_CHARS} characters."));
+        return Err(format!(
+            "The vendor name is longer than {MAX_NAME_CHARS} characters."
+        ));
     }
     Ok(name)
 }
@@ -295,5 +338,85 @@ mod name_tests {
         assert!(parse_name("   ").is_err());
         assert!(parse_name(&"x".repeat(201)).is_err());
         assert_eq!(parse_name(" Acme  Labs ").unwrap(), "Acme Labs");
+    }
+}
+
+/// A tier set by staff in place of the computed one, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TierOverride {
+    pub tier: Tier,
+    pub rationale: String,
+}
+
+/// A vendor's editable fields after parsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VendorInput {
+    pub name: String,
+    pub website: Option<String>,
+    pub service: Option<String>,
+    pub profile: InherentProfile,
+    pub baa_status: BaaStatus,
+    pub contract_renewal: Option<chrono::NaiveDate>,
+    pub tier_override: Option<TierOverride>,
+}
+
+/// Checks a website address. A bare domain gets `https://` in front.
+///
+/// # Errors
+/// Returns a message naming the value.
+pub fn parse_website(input: &str) -> Result<Option<String>, String> {
+    let value = input.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let candidate = if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("https://{value}")
+    };
+    match url::Url::parse(&candidate) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|host| host.contains('.')) =>
+        {
+            Ok(Some(candidate))
+        }
+        _ => Err(format!(
+            "{value:?} is not a website address; write it as example.com or https://example.com."
+        )),
+    }
+}
+
+/// Checks the rationale for a tier override.
+///
+/// # Errors
+/// Returns a message when the rationale is missing or too short to explain anything.
+pub fn parse_override_rationale(input: &str) -> Result<String, String> {
+    let rationale = input.trim();
+    if rationale.chars().count() < 10 {
+        return Err("Explain in a sentence why this vendor needs a different tier; the reason is kept with the vendor.".to_owned());
+    }
+    Ok(rationale.to_owned())
+}
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+
+    #[test]
+    fn website_gets_scheme() {
+        assert_eq!(
+            parse_website("acme.example.com").unwrap().as_deref(),
+            Some("https://acme.example.com")
+        );
+        assert_eq!(parse_website(" ").unwrap(), None);
+        assert!(parse_website("not a site").is_err());
+        assert!(parse_website("ftp://acme.example.com").is_err());
+    }
+
+    #[test]
+    fn override_needs_a_reason() {
+        assert!(parse_override_rationale("because").is_err());
+        assert!(parse_override_rationale("Handles our entire radiology archive.").is_ok());
     }
 }

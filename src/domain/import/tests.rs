@@ -11,7 +11,11 @@ fn valid_rows(file: &ParsedFile) -> Vec<&VendorRow> {
 }
 
 fn rejection(file: &ParsedFile, line: u64) -> String {
-    let row = file.rows.iter().find(|row| row.line == line).unwrap_or_else(|| panic!("no row on line {line}: {file:#?}"));
+    let row = file
+        .rows
+        .iter()
+        .find(|row| row.line == line)
+        .unwrap_or_else(|| panic!("no row on line {line}: {file:#?}"));
     match &row.result {
         RowResult::Rejected { reason } => reason.clone(),
         other => panic!("line {line} is not rejected: {other:?}"),
@@ -20,7 +24,10 @@ fn rejection(file: &ParsedFile, line: u64) -> String {
 
 #[test]
 fn comma_file_with_bom_parses() {
-    let file = parse_vendor_csv(b"\xEF\xBB\xBFname,contact_name,contact_email\nAcme,Ann Lee,ann@acme.example.com\n").unwrap();
+    let file = parse_vendor_csv(
+        b"\xEF\xBB\xBFname,contact_name,contact_email\nAcme,Ann Lee,ann@acme.example.com\n",
+    )
+    .unwrap();
     let rows = valid_rows(&file);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].name, "Acme");
@@ -29,7 +36,8 @@ fn comma_file_with_bom_parses() {
 
 #[test]
 fn semicolon_file_with_any_header_case_and_order_parses() {
-    let csv = "Contact Email;NAME;Contact-Name;PHI Access\nann@acme.example.com;Acme;Ann Lee;Bulk\n";
+    let csv =
+        "Contact Email;NAME;Contact-Name;PHI Access\nann@acme.example.com;Acme;Ann Lee;Bulk\n";
     let file = parse_vendor_csv(csv.as_bytes()).unwrap();
     let rows = valid_rows(&file);
     assert_eq!(rows[0].name, "Acme");
@@ -42,7 +50,10 @@ fn quoted_field_with_newline_keeps_line_numbers() {
     let csv = "name,contact_name,contact_email,service\n\"Acme, Inc.\",Ann,ann@acme.example.com,\"Imaging\nand archiving\"\nBeta,Bo,not-an-email,\n";
     let file = parse_vendor_csv(csv.as_bytes()).unwrap();
     assert_eq!(valid_rows(&file)[0].name, "Acme, Inc.");
-    assert_eq!(valid_rows(&file)[0].fields.service.as_deref(), Some("Imaging\nand archiving"));
+    assert_eq!(
+        valid_rows(&file)[0].fields.service.as_deref(),
+        Some("Imaging\nand archiving")
+    );
     let reason = rejection(&file, 4);
     assert!(reason.contains("not-an-email"), "{reason}");
 }
@@ -72,7 +83,10 @@ fn conflicting_vendor_fields_are_rejected() {
     let csv = "name,contact_name,contact_email,phi_access\nAcme,Ann,ann@acme.example.com,bulk\nAcme,Bo,bo@acme.example.com,none\nAcme,Cy,cy@acme.example.com,\n";
     let file = parse_vendor_csv(csv.as_bytes()).unwrap();
     assert!(rejection(&file, 3).contains("phi_access"));
-    assert!(matches!(file.rows[2].result, RowResult::Valid(_)), "an empty cell does not conflict");
+    assert!(
+        matches!(file.rows[2].result, RowResult::Valid(_)),
+        "an empty cell does not conflict"
+    );
 }
 
 #[test]
@@ -80,9 +94,18 @@ fn invalid_values_name_column_and_value() {
     let csv = "name,contact_name,contact_email,medical_device,contract_renewal,clinical_criticality\nAcme,Ann,ann@acme.example.com,maybe,31/12/2026,urgent\n";
     let file = parse_vendor_csv(csv.as_bytes()).unwrap();
     let reason = rejection(&file, 2);
-    assert!(reason.contains("medical_device: \"maybe\" is not yes or no"), "{reason}");
-    assert!(reason.contains("contract_renewal: \"31/12/2026\" is not a date"), "{reason}");
-    assert!(reason.contains("clinical_criticality: \"urgent\""), "{reason}");
+    assert!(
+        reason.contains("medical_device: \"maybe\" is not yes or no"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("contract_renewal: \"31/12/2026\" is not a date"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("clinical_criticality: \"urgent\""),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -152,7 +175,8 @@ fn non_ascii_names_are_kept() {
 
 #[test]
 fn crlf_file_with_blank_lines_keeps_line_numbers() {
-    let csv = "name,contact_name,contact_email\r\n\r\nAcme,Ann,ann@acme.example.com\r\nBeta,Bo,bad\r\n";
+    let csv =
+        "name,contact_name,contact_email\r\n\r\nAcme,Ann,ann@acme.example.com\r\nBeta,Bo,bad\r\n";
     let file = parse_vendor_csv(csv.as_bytes()).unwrap();
     assert_eq!(file.rows[0].line, 3);
     assert!(rejection(&file, 4).contains("bad"));

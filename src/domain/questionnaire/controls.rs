@@ -28,7 +28,10 @@ pub struct Control {
 
 static CONTROLS: LazyLock<HashMap<&'static str, Control>> = LazyLock::new(|| {
     let mut controls = HashMap::new();
-    for (text, framework) in [(ISO_ANNEX_A, Framework::Iso27001), (HIPAA, Framework::Hipaa)] {
+    for (text, framework) in [
+        (ISO_ANNEX_A, Framework::Iso27001),
+        (HIPAA, Framework::Hipaa),
+    ] {
         // The first line of each file holds the column names.
         for line in text.lines().skip(1).filter(|line| !line.trim().is_empty()) {
             let mut columns = line.split('\t');
@@ -87,7 +90,10 @@ mod tests {
     fn lookup_finds_both_frameworks() {
         assert_eq!(lookup("5.19").unwrap().framework, Framework::Iso27001);
         assert_eq!(lookup("8.34").unwrap().framework, Framework::Iso27001);
-        assert_eq!(lookup("164.308(a)(1)(ii)(A)").unwrap().title, "Risk analysis");
+        assert_eq!(
+            lookup("164.308(a)(1)(ii)(A)").unwrap().title,
+            "Risk analysis"
+        );
         assert_eq!(lookup("164.410").unwrap().framework, Framework::Hipaa);
         assert!(lookup("5.38").is_none());
         assert!(lookup("id").is_none(), "the header line is not a control");

@@ -5,7 +5,10 @@ pub mod controls;
 pub mod model;
 pub mod parse;
 
-pub use model::{AnswerType, ChoiceOption, Condition, EvidenceRule, Question, Questionnaire, Score, Section, Weight};
+pub use model::{
+    AnswerType, ChoiceOption, Condition, EvidenceRule, Question, Questionnaire, Score, Section,
+    Weight,
+};
 pub use parse::{Problem, parse};
 
 use std::sync::LazyLock;
@@ -49,11 +52,19 @@ mod tests {
             .iter()
             .find(|questionnaire| questionnaire.key == "healthcare-vendor-security")
             .expect("full questionnaire is shipped");
-        assert!(full.question_count() >= 70, "full has {} questions", full.question_count());
+        assert!(
+            full.question_count() >= 70,
+            "full has {} questions",
+            full.question_count()
+        );
         let lite = shipped()
             .iter()
             .find(|questionnaire| questionnaire.key == "healthcare-vendor-security-lite")
             .expect("lite questionnaire is shipped");
-        assert!((15..=25).contains(&lite.question_count()), "lite has {} questions", lite.question_count());
+        assert!(
+            (15..=25).contains(&lite.question_count()),
+            "lite has {} questions",
+            lite.question_count()
+        );
     }
 }

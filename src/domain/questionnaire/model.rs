@@ -81,7 +81,9 @@ impl TryFrom<f64> for Weight {
     /// Accepts numbers in (0, 10] with at most two decimal places.
     fn try_from(value: f64) -> Result<Self, Self::Error> {
         if !(value > 0.0 && value <= 10.0) {
-            return Err(format!("weight {value} must be greater than 0 and at most 10"));
+            return Err(format!(
+                "weight {value} must be greater than 0 and at most 10"
+            ));
         }
         let scaled = value * 100.0;
         if (scaled - scaled.round()).abs() > 1e-6 {
@@ -123,7 +125,10 @@ impl AnswerType {
 
     /// Whether answers of this type have a score.
     pub fn is_scored(self) -> bool {
-        matches!(self, Self::YesNo | Self::SingleChoice | Self::MultipleChoice)
+        matches!(
+            self,
+            Self::YesNo | Self::SingleChoice | Self::MultipleChoice
+        )
     }
 }
 
@@ -211,7 +216,9 @@ pub struct Questionnaire {
 
 impl Questionnaire {
     pub fn questions(&self) -> impl Iterator<Item = &Question> {
-        self.sections.iter().flat_map(|section| section.questions.iter())
+        self.sections
+            .iter()
+            .flat_map(|section| section.questions.iter())
     }
 
     pub fn question(&self, id: &str) -> Option<&Question> {
@@ -219,7 +226,10 @@ impl Questionnaire {
     }
 
     pub fn question_count(&self) -> usize {
-        self.sections.iter().map(|section| section.questions.len()).sum()
+        self.sections
+            .iter()
+            .map(|section| section.questions.len())
+            .sum()
     }
 }
 

@@ -168,7 +168,8 @@ fn is_valid_id(id: &str) -> bool {
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     first_ok
         && id.len() <= 64
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
 }
 
 fn is_valid_key(key: &str) -> bool {
@@ -223,7 +224,10 @@ fn check(checker: &mut Checker, raw: RawQuestionnaire) -> Questionnaire {
         _ => {
             checker.report(
                 raw.version.span(),
-                format!("version {} must be a whole number of at least 1", raw.version.get_ref()),
+                format!(
+                    "version {} must be a whole number of at least 1",
+                    raw.version.get_ref()
+                ),
             );
             1
         }
@@ -234,7 +238,10 @@ fn check(checker: &mut Checker, raw: RawQuestionnaire) -> Questionnaire {
     for tier in &raw.tiers {
         match tier.get_ref().parse::<Tier>() {
             Ok(parsed) if tiers.contains(&parsed) => {
-                checker.report(tier.span(), format!("tier {:?} is listed twice", tier.get_ref()));
+                checker.report(
+                    tier.span(),
+                    format!("tier {:?} is listed twice", tier.get_ref()),
+                );
             }
             Ok(parsed) => tiers.push(parsed),
             Err(message) => checker.report(tier.span(), message),
@@ -242,7 +249,10 @@ fn check(checker: &mut Checker, raw: RawQuestionnaire) -> Questionnaire {
     }
 
     if raw.sections.is_empty() {
-        checker.report(raw.key.span(), "the questionnaire has no sections; add at least one [[sections]] table");
+        checker.report(
+            raw.key.span(),
+            "the questionnaire has no sections; add at least one [[sections]] table",
+        );
     }
 
     let mut section_ids: HashMap<String, usize> = HashMap::new();
@@ -252,7 +262,10 @@ fn check(checker: &mut Checker, raw: RawQuestionnaire) -> Questionnaire {
     for raw_section in raw.sections {
         let id = raw_section.id.get_ref().clone();
         if !is_valid_id(&id) {
-            checker.report(raw_section.id.span(), format!("section id {id:?} is invalid; {ID_RULE}"));
+            checker.report(
+                raw_section.id.span(),
+                format!("section id {id:?} is invalid; {ID_RULE}"),
+            );
         }
         let line = checker.line(&raw_section.id.span());
         if let Some(first) = section_ids.get(&id) {
@@ -267,7 +280,9 @@ fn check(checker: &mut Checker, raw: RawQuestionnaire) -> Questionnaire {
         if raw_section.questions.is_empty() {
             checker.report(
                 raw_section.id.span(),
-                format!("section {id:?} has no questions; add at least one [[sections.questions]] table"),
+                format!(
+                    "section {id:?} has no questions; add at least one [[sections.questions]] table"
+                ),
             );
         }
         let mut questions = Vec::new();
@@ -312,7 +327,10 @@ fn check(checker: &mut Checker, raw: RawQuestionnaire) -> Questionnaire {
 fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
     let id = raw.id.get_ref().clone();
     if !is_valid_id(&id) {
-        checker.report(raw.id.span(), format!("question id {id:?} is invalid; {ID_RULE}"));
+        checker.report(
+            raw.id.span(),
+            format!("question id {id:?} is invalid; {ID_RULE}"),
+        );
     }
     let text = checker.not_empty(&raw.text, &format!("text of question {id:?}"));
     let Some(answer_type) = AnswerType::parse(raw.answer_type.get_ref()) else {
@@ -328,17 +346,31 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
     let type_name = raw.answer_type.get_ref().clone();
     let not_for_type = |checker: &mut Checker, span: Option<Range<usize>>, field: &str| {
         if let Some(span) = span {
-            checker.report(span, format!("{field} does not apply to question {id:?} of type {type_name}"));
+            checker.report(
+                span,
+                format!("{field} does not apply to question {id:?} of type {type_name}"),
+            );
         }
     };
 
     // Fields that only some types take.
     if answer_type != AnswerType::YesNo {
-        not_for_type(checker, raw.allow_partial.as_ref().map(Spanned::span), "allow_partial");
-        not_for_type(checker, raw.allow_not_applicable.as_ref().map(Spanned::span), "allow_not_applicable");
+        not_for_type(
+            checker,
+            raw.allow_partial.as_ref().map(Spanned::span),
+            "allow_partial",
+        );
+        not_for_type(
+            checker,
+            raw.allow_not_applicable.as_ref().map(Spanned::span),
+            "allow_not_applicable",
+        );
         not_for_type(checker, raw.scores.as_ref().map(Spanned::span), "scores");
     }
-    if !matches!(answer_type, AnswerType::SingleChoice | AnswerType::MultipleChoice) {
+    if !matches!(
+        answer_type,
+        AnswerType::SingleChoice | AnswerType::MultipleChoice
+    ) {
         if let Some(options) = &raw.options {
             let hint = if answer_type == AnswerType::YesNo {
                 "; yes_no questions have fixed answers, so use single_choice for your own options"
@@ -359,11 +391,24 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
     if !answer_type.is_scored() {
         not_for_type(checker, raw.scored.as_ref().map(Spanned::span), "scored");
     }
-    let scored = answer_type.is_scored() && raw.scored.as_ref().is_none_or(|value| *value.get_ref());
+    let scored =
+        answer_type.is_scored() && raw.scored.as_ref().is_none_or(|value| *value.get_ref());
     if !scored {
-        not_for_type(checker, raw.weight.as_ref().map(Spanned::span), "weight (unscored question)");
-        not_for_type(checker, raw.critical.as_ref().map(Spanned::span), "critical (unscored question)");
-        not_for_type(checker, raw.pass_score.as_ref().map(Spanned::span), "pass_score (unscored question)");
+        not_for_type(
+            checker,
+            raw.weight.as_ref().map(Spanned::span),
+            "weight (unscored question)",
+        );
+        not_for_type(
+            checker,
+            raw.critical.as_ref().map(Spanned::span),
+            "critical (unscored question)",
+        );
+        not_for_type(
+            checker,
+            raw.pass_score.as_ref().map(Spanned::span),
+            "pass_score (unscored question)",
+        );
     }
 
     let options = match answer_type {
@@ -408,7 +453,10 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
         if controls::lookup(text).is_none() {
             checker.report(reference.span(), controls::explain_unknown(text));
         } else if controls.contains(text) {
-            checker.report(reference.span(), format!("control {text:?} is listed twice"));
+            checker.report(
+                reference.span(),
+                format!("control {text:?} is listed twice"),
+            );
         } else {
             controls.push(text.clone());
         }
@@ -420,7 +468,12 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
         Some("required") => EvidenceRule::Required,
         Some(other) => {
             let span = raw.evidence.as_ref().map(Spanned::span).unwrap_or_default();
-            checker.report(span, format!("evidence {other:?} is invalid; use \"none\", \"optional\" or \"required\""));
+            checker.report(
+                span,
+                format!(
+                    "evidence {other:?} is invalid; use \"none\", \"optional\" or \"required\""
+                ),
+            );
             EvidenceRule::None
         }
     };
@@ -434,15 +487,22 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
     let number = if answer_type == AnswerType::Number {
         let min = raw.min.as_ref().map(|value| *value.get_ref());
         let max = raw.max.as_ref().map(|value| *value.get_ref());
-        if let (Some(low), Some(high), Some(span)) = (min, max, raw.min.as_ref().map(Spanned::span)) {
+        if let (Some(low), Some(high), Some(span)) = (min, max, raw.min.as_ref().map(Spanned::span))
+        {
             if low > high {
-                checker.report(span, format!("min {low} of question {id:?} is greater than max {high}"));
+                checker.report(
+                    span,
+                    format!("min {low} of question {id:?} is greater than max {high}"),
+                );
             }
         }
         Some(NumberRange {
             min,
             max,
-            unit: raw.unit.as_ref().map(|unit| unit.get_ref().trim().to_owned()),
+            unit: raw
+                .unit
+                .as_ref()
+                .map(|unit| unit.get_ref().trim().to_owned()),
         })
     } else {
         None
@@ -461,7 +521,9 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
         pass_score,
         controls,
         evidence,
-        evidence_hint: raw.evidence_hint.map(|hint| hint.into_inner().trim().to_owned()),
+        evidence_hint: raw
+            .evidence_hint
+            .map(|hint| hint.into_inner().trim().to_owned()),
         show_if: raw.show_if.map(|condition| {
             let condition = condition.into_inner();
             Condition {
@@ -473,12 +535,20 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
     })
 }
 
-fn yes_no_options(checker: &mut Checker, id: &str, scored: bool, raw: &RawQuestion) -> Vec<ChoiceOption> {
+fn yes_no_options(
+    checker: &mut Checker,
+    id: &str,
+    scored: bool,
+    raw: &RawQuestion,
+) -> Vec<ChoiceOption> {
     let mut yes = Score::ONE;
     let mut partial = Score::from_thousandths(500);
     let mut no = Score::ZERO;
     if let (false, Some(scores)) = (scored, &raw.scores) {
-        checker.report(scores.span(), format!("scores do not apply to question {id:?} because scored = false"));
+        checker.report(
+            scores.span(),
+            format!("scores do not apply to question {id:?} because scored = false"),
+        );
     }
     if let Some(scores) = raw.scores.as_ref().filter(|_| scored) {
         let span = scores.span();
@@ -491,16 +561,27 @@ fn yes_no_options(checker: &mut Checker, id: &str, scored: bool, raw: &RawQuesti
             if let Some(value) = value {
                 match Score::try_from(value) {
                     Ok(score) => *target = score,
-                    Err(message) => checker.report(span.clone(), format!("scores.{name}: {message}")),
+                    Err(message) => {
+                        checker.report(span.clone(), format!("scores.{name}: {message}"))
+                    }
                 }
             }
         }
     }
-    let allow_partial = raw.allow_partial.as_ref().is_none_or(|value| *value.get_ref());
-    let allow_not_applicable = raw.allow_not_applicable.as_ref().is_some_and(|value| *value.get_ref());
+    let allow_partial = raw
+        .allow_partial
+        .as_ref()
+        .is_none_or(|value| *value.get_ref());
+    let allow_not_applicable = raw
+        .allow_not_applicable
+        .as_ref()
+        .is_some_and(|value| *value.get_ref());
     if let (false, Some(scores)) = (allow_partial, &raw.scores) {
         if scores.get_ref().partial.is_some() {
-            checker.report(scores.span(), "scores.partial has no effect because allow_partial = false");
+            checker.report(
+                scores.span(),
+                "scores.partial has no effect because allow_partial = false",
+            );
         }
     }
 
@@ -528,7 +609,10 @@ fn choice_options(
     raw: &RawQuestion,
 ) -> Vec<ChoiceOption> {
     let Some(raw_options) = &raw.options else {
-        checker.report(raw.answer_type.span(), format!("question {id:?} needs options"));
+        checker.report(
+            raw.answer_type.span(),
+            format!("question {id:?} needs options"),
+        );
         return Vec::new();
     };
     let mut seen: HashSet<String> = HashSet::new();
@@ -537,13 +621,22 @@ fn choice_options(
         let option = raw_option.get_ref();
         let value = option.value.get_ref();
         if !is_valid_id(value) {
-            checker.report(option.value.span(), format!("option value {value:?} is invalid; {ID_RULE}"));
+            checker.report(
+                option.value.span(),
+                format!("option value {value:?} is invalid; {ID_RULE}"),
+            );
         }
         if !seen.insert(value.clone()) {
-            checker.report(option.value.span(), format!("option value {value:?} appears twice in question {id:?}"));
+            checker.report(
+                option.value.span(),
+                format!("option value {value:?} appears twice in question {id:?}"),
+            );
         }
         if option.label.trim().is_empty() {
-            checker.report(raw_option.span(), format!("option {value:?} of question {id:?} has an empty label"));
+            checker.report(
+                raw_option.span(),
+                format!("option {value:?} of question {id:?} has an empty label"),
+            );
         }
         let not_applicable = option.not_applicable.unwrap_or(false);
         let score = match (&option.score, not_applicable) {
@@ -555,7 +648,9 @@ fn choice_options(
                 None
             }
             (None, _) if !scored => None,
-            (Some(score), false) => checker.score(score, &format!("option {value:?} of question {id:?}")),
+            (Some(score), false) => {
+                checker.score(score, &format!("option {value:?} of question {id:?}"))
+            }
             (None, true) => None,
             (Some(score), true) => {
                 checker.report(
@@ -580,15 +675,25 @@ fn choice_options(
     }
     let span = raw_options.span();
     if answer_type == AnswerType::SingleChoice && options.len() < 2 {
-        checker.report(span.clone(), format!("single_choice question {id:?} needs at least two options"));
+        checker.report(
+            span.clone(),
+            format!("single_choice question {id:?} needs at least two options"),
+        );
     }
     if scored && !options.is_empty() && options.iter().all(|option| option.score.is_none()) {
-        checker.report(span, format!("every option of question {id:?} is not_applicable, so it can never be scored"));
+        checker.report(
+            span,
+            format!("every option of question {id:?} is not_applicable, so it can never be scored"),
+        );
     }
     options
 }
 
-fn check_conditions(checker: &mut Checker, questionnaire: &Questionnaire, spans: &[(String, Range<usize>)]) {
+fn check_conditions(
+    checker: &mut Checker,
+    questionnaire: &Questionnaire,
+    spans: &[(String, Range<usize>)],
+) {
     let span_of = |id: &str| {
         spans
             .iter()
@@ -597,16 +702,24 @@ fn check_conditions(checker: &mut Checker, questionnaire: &Questionnaire, spans:
             .unwrap_or_default()
     };
     for question in questionnaire.questions() {
-        let Some(condition) = &question.show_if else { continue };
+        let Some(condition) = &question.show_if else {
+            continue;
+        };
         let span = span_of(&question.id);
         if condition.question == question.id {
-            checker.report(span, format!("question {:?} cannot depend on itself", question.id));
+            checker.report(
+                span,
+                format!("question {:?} cannot depend on itself", question.id),
+            );
             continue;
         }
         let Some(target) = questionnaire.question(&condition.question) else {
             checker.report(
                 span,
-                format!("show_if of question {:?} names unknown question {:?}", question.id, condition.question),
+                format!(
+                    "show_if of question {:?} names unknown question {:?}",
+                    question.id, condition.question
+                ),
             );
             continue;
         };
@@ -624,11 +737,18 @@ fn check_conditions(checker: &mut Checker, questionnaire: &Questionnaire, spans:
             continue;
         }
         if condition.is.is_empty() {
-            checker.report(span.clone(), format!("show_if of question {:?} lists no values", question.id));
+            checker.report(
+                span.clone(),
+                format!("show_if of question {:?} lists no values", question.id),
+            );
         }
         for value in &condition.is {
             if target.option(value).is_none() {
-                let offered: Vec<&str> = target.options.iter().map(|option| option.value.as_str()).collect();
+                let offered: Vec<&str> = target
+                    .options
+                    .iter()
+                    .map(|option| option.value.as_str())
+                    .collect();
                 checker.report(
                     span.clone(),
                     format!(
@@ -644,7 +764,11 @@ fn check_conditions(checker: &mut Checker, questionnaire: &Questionnaire, spans:
     report_cycles(checker, questionnaire, &span_of);
 }
 
-fn report_cycles(checker: &mut Checker, questionnaire: &Questionnaire, span_of: &dyn Fn(&str) -> Range<usize>) {
+fn report_cycles(
+    checker: &mut Checker,
+    questionnaire: &Questionnaire,
+    span_of: &dyn Fn(&str) -> Range<usize>,
+) {
     let next: HashMap<&str, &str> = questionnaire
         .questions()
         .filter_map(|question| {
@@ -666,7 +790,10 @@ fn report_cycles(checker: &mut Checker, questionnaire: &Questionnaire, span_of: 
             if following == start {
                 path.push(following);
                 reported.extend(path.iter().copied());
-                checker.report(span_of(start), format!("conditions form a cycle: {}", path.join(" → ")));
+                checker.report(
+                    span_of(start),
+                    format!("conditions form a cycle: {}", path.join(" → ")),
+                );
                 break;
             }
             if path.contains(&following) {

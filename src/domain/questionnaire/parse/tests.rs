@@ -50,7 +50,9 @@ fn problems_after(from: &str, to: &str) -> Vec<Problem> {
 
 fn assert_problem(problems: &[Problem], line: usize, needle: &str) {
     assert!(
-        problems.iter().any(|problem| problem.line == line && problem.message.contains(needle)),
+        problems
+            .iter()
+            .any(|problem| problem.line == line && problem.message.contains(needle)),
         "no problem on line {line} containing {needle:?} in {problems:#?}"
     );
 }
@@ -68,7 +70,13 @@ fn valid_file_parses() {
     assert_eq!(mfa.weight.unwrap().hundredths(), 300);
     let scope = questionnaire.question("mfa-scope").unwrap();
     assert_eq!(scope.option("na").unwrap().score, None);
-    assert!(questionnaire.question("restore-hours").unwrap().weight.is_none());
+    assert!(
+        questionnaire
+            .question("restore-hours")
+            .unwrap()
+            .weight
+            .is_none()
+    );
 }
 
 #[test]
@@ -87,7 +95,11 @@ fn unknown_field_is_reported() {
 #[test]
 fn duplicate_question_id_names_first_line() {
     let problems = problems_after("id = \"restore-hours\"", "id = \"mfa\"");
-    assert_problem(&problems, 35, "duplicate question id \"mfa\" (first used on line 12)");
+    assert_problem(
+        &problems,
+        35,
+        "duplicate question id \"mfa\" (first used on line 12)",
+    );
 }
 
 #[test]
@@ -99,7 +111,10 @@ fn unknown_control_is_reported_with_hint() {
 
 #[test]
 fn score_outside_range_is_reported() {
-    let problems = problems_after("label = \"Remote users\", score = 0.5", "label = \"Remote users\", score = 1.5");
+    let problems = problems_after(
+        "label = \"Remote users\", score = 0.5",
+        "label = \"Remote users\", score = 1.5",
+    );
     assert_problem(&problems, 30, "outside [0, 1]");
 }
 
@@ -128,7 +143,10 @@ fn condition_cycle_is_reported() {
         "critical = true\nshow_if = { question = \"mfa-scope\", is = [\"admins\"] }\n",
     );
     assert!(
-        problems.iter().any(|problem| problem.message.contains("cycle") && problem.message.contains("mfa → mfa-scope → mfa")),
+        problems
+            .iter()
+            .any(|problem| problem.message.contains("cycle")
+                && problem.message.contains("mfa → mfa-scope → mfa")),
         "{problems:#?}"
     );
 }
@@ -148,14 +166,20 @@ fn condition_on_unscored_question_is_reported() {
 
 #[test]
 fn fields_for_other_types_are_reported() {
-    let problems = problems_after("unit = \"hours\"", "unit = \"hours\"\nweight = 2\noptions = [{ value = \"a\", label = \"A\", score = 1 }]");
+    let problems = problems_after(
+        "unit = \"hours\"",
+        "unit = \"hours\"\nweight = 2\noptions = [{ value = \"a\", label = \"A\", score = 1 }]",
+    );
     assert_problem(&problems, 40, "weight (unscored question) does not apply");
     assert_problem(&problems, 41, "options do not apply");
 }
 
 #[test]
 fn choice_option_without_score_is_reported() {
-    let problems = problems_after("label = \"Administrators\", score = 0.5", "label = \"Administrators\"");
+    let problems = problems_after(
+        "label = \"Administrators\", score = 0.5",
+        "label = \"Administrators\"",
+    );
     assert_problem(&problems, 29, "needs a score");
 }
 
@@ -176,7 +200,11 @@ fn invalid_ids_and_key_are_reported() {
 #[test]
 fn pass_score_without_critical_is_reported() {
     let problems = problems_after("critical = true\n", "");
-    assert_problem(&problems, 17, "pass_score only applies to critical questions");
+    assert_problem(
+        &problems,
+        17,
+        "pass_score only applies to critical questions",
+    );
 }
 
 #[test]
@@ -191,14 +219,21 @@ fn every_problem_is_reported_not_only_the_first() {
 
 #[test]
 fn empty_section_is_reported() {
-    let source = "key = \"abc\"\nversion = 1\ntitle = \"T\"\n[[sections]]\nid = \"s\"\ntitle = \"S\"\n";
+    let source =
+        "key = \"abc\"\nversion = 1\ntitle = \"T\"\n[[sections]]\nid = \"s\"\ntitle = \"S\"\n";
     let problems = parse(source).unwrap_err();
     assert_problem(&problems, 5, "section \"s\" has no questions");
 }
 
 #[test]
 fn unscored_choice_question_needs_no_scores() {
-    let source = VALID.replacen("id = \"mfa-scope\"", "id = \"mfa-scope\"\nscored = false", 1).replace(", score = 0.5 }", " }");
+    let source = VALID
+        .replacen(
+            "id = \"mfa-scope\"",
+            "id = \"mfa-scope\"\nscored = false",
+            1,
+        )
+        .replace(", score = 0.5 }", " }");
     let questionnaire = parse(&source).unwrap();
     let scope = questionnaire.question("mfa-scope").unwrap();
     assert!(!scope.scored);
@@ -209,5 +244,10 @@ fn unscored_choice_question_needs_no_scores() {
 #[test]
 fn unscored_question_rejects_weight_and_scores() {
     let problems = problems_after("weight = 3", "scored = false\nweight = 3");
-    assert!(problems.iter().any(|problem| problem.message.contains("weight (unscored question)")), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.message.contains("weight (unscored question)")),
+        "{problems:#?}"
+    );
 }

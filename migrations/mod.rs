@@ -1,0 +1,15 @@
+//! Database migrations, one file per change, applied in order at start-up on SQLite and
+//! PostgreSQL alike. See `migrations/README.md`: an applied migration is never edited.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261204_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261204_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,54 @@
+//! HTTP routes: staff pages, the JSON API under `/api/v1`, health check and static files.
+
+pub mod api;
+pub mod import;
+pub mod pages;
+pub mod session;
+pub mod staff;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::app::AppState;
+
+/// Builds every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/portal.css", get(stylesheet))
+        .nest("/api/v1", api::router())
+        .merge(pages::router(state.clone()))
+        .with_state(state)
+}
+
+/// Returns 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db().ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n"),
+        Err(error) => {
+            tracing::error!(error = %error, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/portal.css"),
+    )
+}
+
+/// Parses an id from the path. A malformed id is answered like an unknown one: 404.
+///
+/// # Errors
+/// [`crate::error::AppError::NotFound`] when the text is not an id.
+pub fn parse_path_id<T: std::str::FromStr>(text: &str) -> Result<T, crate::error::AppError> {
+    text.parse().map_err(|_| crate::error::AppError::NotFound)
+}
