@@ -138,12 +138,22 @@ impl Application {
     ///
     /// # Errors
     /// Fails when any of these steps fails; the message names the setting to check.
-    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
-        let state = prepare_state(config, clock).await?;
-        let bind = state.config().bind;
+    pub async fn build(mut config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let bind = config.bind;
         let listener = TcpListener::bind(bind).await.with_context(|| {
             format!("Failed to listen on {bind}; set PORTAL_BIND or --bind to a free address")
         })?;
+        // Links in e-mails need the real port when the configuration asked for any free one.
+        config.bind = listener
+            .local_addr()
+            .context("Failed to read the listening address")?;
+        if config.base_url.is_none() && config.bind.ip().is_unspecified() {
+            tracing::warn!(
+                bind = %config.bind,
+                "PORTAL_BASE_URL is not set, so e-mailed links use the listening address; set it to the address people open"
+            );
+        }
+        let state = prepare_state(config, clock).await?;
         let router = build_app(state.clone());
         Ok(Self {
             listener,

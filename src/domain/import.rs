@@ -372,10 +372,12 @@ fn parse_row(
             String::new()
         }),
     };
-    let contact_name = cell(Column::ContactName).unwrap_or_else(|| {
-        problems.push("contact_name is empty".to_owned());
-        String::new()
-    });
+    let contact_name = cell(Column::ContactName)
+        .map(|name| name.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| {
+            problems.push("contact_name is empty".to_owned());
+            String::new()
+        });
     let email = match cell(Column::ContactEmail) {
         None => {
             problems.push("contact_email is empty".to_owned());
@@ -391,10 +393,10 @@ fn parse_row(
     };
 
     let mut choice = |column: Column, parse: &dyn Fn(&str) -> Result<(), String>| {
-        if let Some(value) = cell(column) {
-            if let Err(message) = parse(&value) {
-                problems.push(format!("{}: {message}", column.name()));
-            }
+        if let Some(value) = cell(column)
+            && let Err(message) = parse(&value)
+        {
+            problems.push(format!("{}: {message}", column.name()));
         }
     };
     choice(Column::PhiAccess, &|value| {

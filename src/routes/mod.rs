@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/portal.css", get(stylesheet))
         .nest("/api/v1", api::router())
         .merge(pages::router(state.clone()))
+        .fallback(pages::not_found_page)
         .with_state(state)
 }
 

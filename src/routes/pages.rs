@@ -19,12 +19,46 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(super::session::router())
         .merge(super::staff::router())
-        .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, render_error_pages))
 }
 
-async fn not_found() -> AppError {
-    AppError::NotFound
+/// Answers paths that match no route: JSON under `/api/`, else the HTML "not found" page.
+pub async fn not_found_page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return AppError::NotFound.into_response();
+    }
+    error_page(
+        &state,
+        StatusCode::NOT_FOUND,
+        &AppError::NotFound.public_message(),
+        &Default::default(),
+    )
+    .unwrap_or_else(|| AppError::NotFound.into_response())
+}
+
+fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    message: &str,
+    fields: &crate::error::FieldErrors,
+) -> Option<Response> {
+    let title = match status {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "File too large",
+        StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong",
+        _ => "This request could not be completed",
+    };
+    let context = context! { viewer => None::<()>, title => title, message => message, fields => fields, status => status.as_u16() };
+    match state.templates().render("pages/error.html", context) {
+        Ok(html) => {
+            Some((status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "failed to render the error page");
+            None
+        }
+    }
 }
 
 /// What every page knows about the signed-in member.
@@ -97,21 +131,7 @@ async fn render_error_pages(
         };
         return Redirect::to(&target).into_response();
     }
-    let title = match status {
-        StatusCode::NOT_FOUND => "Page not found",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "File too large",
-        StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong",
-        _ => "This request could not be completed",
-    };
-    let context = context! { title => title, message => details.message, fields => details.fields, status => status.as_u16() };
-    match state.templates().render("pages/error.html", context) {
-        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
-        Err(error) => {
-            tracing::error!(error = %error, "failed to render the error page");
-            response
-        }
-    }
+    error_page(&state, status, &details.message, &details.fields).unwrap_or(response)
 }
 
 /// Percent-encodes a value for a query string.

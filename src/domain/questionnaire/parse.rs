@@ -370,18 +370,17 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
     if !matches!(
         answer_type,
         AnswerType::SingleChoice | AnswerType::MultipleChoice
-    ) {
-        if let Some(options) = &raw.options {
-            let hint = if answer_type == AnswerType::YesNo {
-                "; yes_no questions have fixed answers, so use single_choice for your own options"
-            } else {
-                ""
-            };
-            checker.report(
-                options.span(),
-                format!("options do not apply to question {id:?} of type {type_name}{hint}"),
-            );
-        }
+    ) && let Some(options) = &raw.options
+    {
+        let hint = if answer_type == AnswerType::YesNo {
+            "; yes_no questions have fixed answers, so use single_choice for your own options"
+        } else {
+            ""
+        };
+        checker.report(
+            options.span(),
+            format!("options do not apply to question {id:?} of type {type_name}{hint}"),
+        );
     }
     if answer_type != AnswerType::Number {
         not_for_type(checker, raw.min.as_ref().map(Spanned::span), "min");
@@ -488,13 +487,12 @@ fn check_question(checker: &mut Checker, raw: RawQuestion) -> Option<Question> {
         let min = raw.min.as_ref().map(|value| *value.get_ref());
         let max = raw.max.as_ref().map(|value| *value.get_ref());
         if let (Some(low), Some(high), Some(span)) = (min, max, raw.min.as_ref().map(Spanned::span))
+            && low > high
         {
-            if low > high {
-                checker.report(
-                    span,
-                    format!("min {low} of question {id:?} is greater than max {high}"),
-                );
-            }
+            checker.report(
+                span,
+                format!("min {low} of question {id:?} is greater than max {high}"),
+            );
         }
         Some(NumberRange {
             min,
@@ -576,13 +574,13 @@ fn yes_no_options(
         .allow_not_applicable
         .as_ref()
         .is_some_and(|value| *value.get_ref());
-    if let (false, Some(scores)) = (allow_partial, &raw.scores) {
-        if scores.get_ref().partial.is_some() {
-            checker.report(
-                scores.span(),
-                "scores.partial has no effect because allow_partial = false",
-            );
-        }
+    if let (false, Some(scores)) = (allow_partial, &raw.scores)
+        && scores.get_ref().partial.is_some()
+    {
+        checker.report(
+            scores.span(),
+            "scores.partial has no effect because allow_partial = false",
+        );
     }
 
     let option = |value: &str, label: &str, score: Option<Score>| ChoiceOption {

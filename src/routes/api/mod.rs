@@ -17,11 +17,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(vendors::router())
         .merge(questionnaires::router())
-        .fallback(not_found)
-}
-
-async fn not_found() -> AppError {
-    AppError::NotFound
 }
 
 /// A JSON request body whose errors use the API's error shape.

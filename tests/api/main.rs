@@ -1,0 +1,11 @@
+//! Integration tests: each starts the portal on port 0 with a fresh database and drives it over
+//! HTTP. They run on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod auth;
+mod cli;
+mod health;
+mod helpers;
+mod import;
+mod questionnaires;
+mod tenancy;
+mod vendors;
