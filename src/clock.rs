@@ -13,7 +13,7 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// Creates a manual clock that stands at `start` until advanced.
+    /// Creates a manual clock that stays at `start` until advanced.
     pub fn manual(start: DateTime<Utc>) -> Self {
         Self::Manual(Arc::new(Mutex::new(truncate(start))))
     }

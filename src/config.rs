@@ -42,7 +42,7 @@ impl std::str::FromStr for Secret {
     }
 }
 
-/// Where evidence files are stored.
+/// Storage location of evidence files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EvidenceLocation {
     /// A directory on the local disk.
@@ -153,8 +153,8 @@ impl Config {
         format!("{}{}", base.as_str().trim_end_matches('/'), path)
     }
 
-    /// Whether cookies get the `Secure` attribute: only when the portal is served over HTTPS,
-    /// because browsers drop `Secure` cookies on plain-HTTP hosts other than localhost.
+    /// Returns whether cookies get the `Secure` attribute. Only a portal served over HTTPS sets
+    /// it, because browsers drop `Secure` cookies on plain-HTTP hosts other than localhost.
     pub fn secure_cookies(&self) -> bool {
         self.base_url().scheme() == "https"
     }

@@ -1,8 +1,8 @@
 //! The one error type at the HTTP edge.
 //!
 //! Handlers return [`AppError`]. Its response is the JSON error shape of the API,
-//! `{"error": {"code": ..., "message": ...}}`; staff and vendor pages pass responses through
-//! [`crate::routes::pages::render_error_pages`], which turns the same error into an HTML page.
+//! `{"error": {"code": ..., "message": ...}}`. Staff and vendor pages pass responses through
+//! a layer in `routes::pages` that turns the same error into an HTML page.
 //! Internal causes are logged and never shown.
 
 use axum::Json;
@@ -159,7 +159,7 @@ impl AppError {
     }
 }
 
-/// What the page layer needs to render an error as HTML; attached to every error response.
+/// Details for rendering an error as an HTML page, attached to every error response.
 #[derive(Clone, Debug)]
 pub struct ErrorDetails {
     pub code: &'static str,

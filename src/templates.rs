@@ -1,7 +1,8 @@
 //! HTML page and e-mail templates (minijinja), embedded from `templates/` at build time.
 //!
-//! Files ending in `.html` are HTML-escaped on output; `.txt` files are not, so an apostrophe or
-//! ampersand appears literally in a plain-text e-mail and escaped exactly once in HTML.
+//! Values in files ending in `.html` are HTML-escaped on output, and values in `.txt` files are
+//! not. So an apostrophe or ampersand appears literally in a plain-text e-mail and escaped
+//! exactly once in HTML.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::{Environment, Value, value::ViaDeserialize};

@@ -56,8 +56,8 @@ pub fn verify(password: &str, stored_hash: &str) -> bool {
     }
 }
 
-/// A hash of a random password, verified against when the e-mail address is unknown so that a
-/// failed sign-in takes the same time whether or not the account exists.
+/// Returns the hash of a random password. Sign-in verifies against it when the e-mail address
+/// is unknown, so that a failed sign-in takes the same time whether or not the account exists.
 pub fn decoy_hash() -> &'static str {
     static DECOY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         hash(&crate::auth::token::generate("")).expect("hashing a random password succeeds")

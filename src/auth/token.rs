@@ -1,6 +1,6 @@
 //! Random secrets (session ids, links, API tokens) and their stored hashes.
 //!
-//! A secret has 256 random bits and is shown once; the database stores only its SHA-256, so a
+//! A secret has 256 random bits and is shown once. The database stores only its SHA-256, so a
 //! copy of the database cannot be used to sign in or answer a questionnaire.
 
 use base64::Engine;
@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 /// Creates a URL-safe random secret with 256 bits of entropy, optionally with a prefix that
-/// tells people what it is (`vrp_` for API tokens).
+/// identifies its kind (`vrp_` for API tokens).
 pub fn generate(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system provides random bytes");

@@ -1,8 +1,8 @@
 //! Reading a vendor CSV file into checked rows.
 //!
-//! Real exports are messy, so this accepts UTF-8 with or without a byte order mark, comma,
-//! semicolon or tab separators (whichever the header row uses most), quoted fields with line
-//! breaks, header names in any case and order, and blank lines. A file that cannot be read at
+//! Real exports are messy. This reader accepts UTF-8 with or without a byte order mark, and
+//! comma, semicolon or tab separators (whichever the header row uses most). It also accepts
+//! quoted fields with line breaks, header names in any case and order, and blank lines. A file that cannot be read at
 //! all fails as a whole with a message; otherwise each row is either valid or rejected with a
 //! reason, and the store decides whether a valid row creates, updates or changes nothing.
 //! The accepted columns are documented in `docs/vendor-import.md`.
@@ -90,8 +90,8 @@ pub struct ContactInput {
     pub phone: Option<String>,
 }
 
-/// Vendor fields as given in one row; `None` means the cell was empty or the column absent, so
-/// the stored value stays as it is (or takes its default for a new vendor).
+/// Vendor fields as given in one row. `None` means the cell was empty or the column absent, so
+/// the stored value stays as it is, or takes its default for a new vendor.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct VendorFields {
     pub website: Option<String>,
@@ -114,7 +114,7 @@ pub struct VendorRow {
     pub contact: ContactInput,
 }
 
-/// What became of one data row while reading the file.
+/// The outcome of reading one data row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RowResult {
     Valid(VendorRow),
@@ -146,9 +146,10 @@ pub struct ParsedFile {
 /// Reads a vendor CSV file.
 ///
 /// # Errors
-/// Returns a message naming the problem and the fix when the file as a whole cannot be read:
-/// not UTF-8, a spreadsheet instead of CSV, no header, a missing required column, a column
-/// given twice, an unclosed quote, no data rows, or more than [`MAX_ROWS`] rows.
+/// Returns a message naming the problem and the fix when the file as a whole cannot be read.
+/// That is the case for text that is not UTF-8, a spreadsheet instead of CSV, a missing header or
+/// required column, a column given twice, an unclosed quote, no data rows, or more than
+/// [`MAX_ROWS`] rows.
 pub fn parse_vendor_csv(bytes: &[u8]) -> Result<ParsedFile, String> {
     let text = decode(bytes)?;
     if text.trim().is_empty() {

@@ -28,7 +28,7 @@ pub enum Permission {
 }
 
 impl Role {
-    /// Whether this role may take `permission`. Every role may read.
+    /// Returns whether this role may take `permission`. Every role may read.
     pub fn allows(self, permission: Permission) -> bool {
         match permission {
             Permission::ManageVendors => {

@@ -25,12 +25,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Returns 200 when the database answers, 503 otherwise.
+/// Returns 200 when the database responds, 503 otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db().ping().await {
         Ok(()) => (StatusCode::OK, "ok\n"),
         Err(error) => {
-            tracing::error!(error = %error, "health check: the database does not answer");
+            tracing::error!(error = %error, "health check failed: the database did not respond");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
         }
     }
@@ -46,7 +46,7 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// Parses an id from the path. A malformed id is answered like an unknown one: 404.
+/// Parses an id from the path. A malformed id gets the same 404 as an unknown one.
 ///
 /// # Errors
 /// [`crate::error::AppError::NotFound`] when the text is not an id.

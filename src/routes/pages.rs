@@ -14,7 +14,7 @@ use crate::auth::Member;
 use crate::domain::role::Permission;
 use crate::error::{AppError, ErrorDetails};
 
-/// The staff pages, with HTML error pages.
+/// Builds the router of staff pages, whose errors are rendered as HTML pages.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(super::session::router())
@@ -22,7 +22,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, render_error_pages))
 }
 
-/// Answers paths that match no route: JSON under `/api/`, else the HTML "not found" page.
+/// Returns the 404 response for paths that match no route: JSON under `/api/`, else the HTML page.
 pub async fn not_found_page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         return AppError::NotFound.into_response();
@@ -61,7 +61,7 @@ fn error_page(
     }
 }
 
-/// What every page knows about the signed-in member.
+/// Facts about the signed-in member that every page shows.
 #[derive(Serialize)]
 struct Viewer<'a> {
     name: &'a str,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::entities::audit_event;
 use crate::ids::{ApiTokenId, TenantId, UserId};
 
-/// Who made a change.
+/// The author of a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     /// A signed-in staff member.

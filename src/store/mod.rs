@@ -33,7 +33,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// On SQLite, writes go through one connection (`writer`) and reads through a pool of read-only
 /// connections (`reader`). One writer means a transaction that reads and then writes never meets
-/// another writer's commit in between, which SQLite would answer with "database is locked"
+/// another writer's commit in between, which SQLite would reject with "database is locked"
 /// regardless of the busy timeout. On PostgreSQL both handles are the same pool.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -52,7 +52,7 @@ impl Db {
     /// Connects to the database at `url` (`sqlite://…` or `postgres://…`).
     ///
     /// # Errors
-    /// Fails when the URL is not understood or the database does not answer.
+    /// Fails when the URL is invalid or the database does not respond.
     pub async fn connect(url: &Secret) -> anyhow::Result<Self> {
         let url = url.expose();
         if url.starts_with("sqlite:") {
@@ -109,12 +109,12 @@ impl Db {
         })
     }
 
-    /// The handle for queries that only read.
+    /// Returns the handle for queries that only read.
     pub fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }
 
-    /// The handle for writes and for every transaction.
+    /// Returns the handle for writes and for every transaction.
     pub fn writer(&self) -> &DatabaseConnection {
         &self.writer
     }
@@ -137,7 +137,7 @@ impl Db {
     /// Runs a trivial query, for the health check.
     ///
     /// # Errors
-    /// Fails when the database does not answer.
+    /// Fails when the database does not respond.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.reader.ping().await
     }
@@ -152,7 +152,7 @@ impl Db {
 /// Errors of the store's units of work.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The change would break a uniqueness rule; the message says which and what to do.
+    /// The change would break a uniqueness rule. The message names the rule and the fix.
     #[error("{0}")]
     Conflict(String),
     /// A stored value no longer parses, which only a manual edit of the database can cause.
@@ -172,7 +172,7 @@ impl From<StoreError> for crate::error::AppError {
     }
 }
 
-/// Whether `error` is a unique-constraint violation, which callers turn into a field error.
+/// Returns whether `error` is a unique-constraint violation, which callers turn into a field error.
 pub fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }

@@ -13,7 +13,7 @@ use super::{StoreError, is_unique_violation};
 use crate::domain::questionnaire::{self as model, Problem, Questionnaire};
 use crate::ids::{QuestionnaireId, TenantId, UserId};
 
-/// Where a questionnaire of the library comes from.
+/// The source of a questionnaire in the library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
@@ -91,7 +91,7 @@ pub async fn find(
     }))
 }
 
-/// Why an upload was not stored.
+/// The reason an upload was not stored.
 #[derive(Debug)]
 pub enum UploadError {
     /// The file does not pass the checker.

@@ -1,5 +1,5 @@
-//! Server-side staff sessions. The cookie holds a random secret; the table holds its hash, the
-//! member, the CSRF token and the expiry.
+//! Server-side staff sessions. The cookie contains a random secret. The table stores its hash,
+//! the member, the CSRF token and the expiry.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
@@ -9,7 +9,7 @@ use super::entities::{session, tenant, user};
 use crate::auth::token;
 use crate::ids::{TenantId, UserId};
 
-/// Longest a session lasts, however active, before the member signs in again.
+/// Maximum lifetime of a session, however active, before the member signs in again.
 pub const MAX_LIFETIME: TimeDelta = TimeDelta::days(7);
 
 /// A new session's cookie secret and CSRF token.

@@ -204,7 +204,7 @@ pub async fn update(
     active.update(conn).await
 }
 
-/// What a one-time link lets its holder do.
+/// The purpose of a one-time link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkPurpose {
     /// Set the first password of an invited account.

@@ -400,7 +400,7 @@ pub async fn set_archived(
     Ok(Some(vendor))
 }
 
-/// Which vendors a listing shows.
+/// Filters of a vendor listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VendorFilter {
     /// Part of the name, any case.
@@ -662,7 +662,7 @@ pub async fn remove_contact(
     Ok(true)
 }
 
-/// What became of one row of an import.
+/// The outcome of one row of an import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RowStatus {
@@ -697,7 +697,7 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
-    /// Whether the file stored or confirmed at least one vendor.
+    /// Returns whether the file stored or confirmed at least one vendor.
     pub fn imported_anything(&self) -> bool {
         self.created + self.updated + self.unchanged > 0
     }

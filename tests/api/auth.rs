@@ -248,7 +248,7 @@ async fn account_locks_after_ten_failures_and_unlocks_later() {
 }
 
 #[tokio::test]
-async fn staff_form_without_csrf_token_is_rejected_and_changes_nothing() {
+async fn form_without_csrf_token_rejected() {
     let app = spawn_app().await;
     let (tenant, admin) = app
         .tenant_with_admin("Mercy General", "admin@mercy.example.org")

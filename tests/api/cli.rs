@@ -149,3 +149,112 @@ fn questionnaire_check_reports_file_and_line() {
         );
     }
 }
+
+#[test]
+fn shipped_questionnaires_match_json_schema() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/questionnaires/questionnaire.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    for entry in std::fs::read_dir(format!("{root}/questionnaires")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "toml") {
+            continue;
+        }
+        let document: serde_json::Value =
+            toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|error| format!("{} at {}", error, error.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    }
+}
+
+#[test]
+fn json_schema_rejects_what_the_checker_rejects() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/questionnaires/questionnaire.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let bad = serde_json::json!({
+        "key": "Bad Key", "version": 0, "title": "",
+        "sections": [{ "id": "s", "title": "S", "questions": [{ "id": "q", "text": "Q", "type": "yes_no", "weight": 11, "colour": "red" }] }]
+    });
+    let count = validator.iter_errors(&bad).count();
+    assert!(count >= 4, "only {count} schema errors");
+}
+
+/// Starts `portal serve` as the README describes, with no configuration but a data directory, and
+/// stops it with SIGTERM.
+#[cfg(unix)]
+#[test]
+fn serve_starts_on_defaults_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = portal()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .env("PORTAL_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut address = None;
+    let mut setup_link = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if let Some(url) = event["setup_url"].as_str() {
+            setup_link = Some(url.to_owned());
+        }
+        if event["message"] == "portal is listening" {
+            address = Some(event["address"].as_str().unwrap().to_owned());
+            break;
+        }
+    }
+    let address = address.expect("the server reports its address");
+    let setup_link = setup_link.expect("an empty installation logs a setup link");
+    assert!(
+        setup_link.starts_with(&format!("http://{address}/setup/")),
+        "{setup_link}"
+    );
+    assert!(
+        dir.path().join("data/portal.db").exists(),
+        "SQLite in ./data by default"
+    );
+
+    let health = std::process::Command::new("curl")
+        .args(["-s", &format!("http://{address}/healthz")])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "ok\n");
+
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exits cleanly on SIGTERM: {status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|line| line.contains("portal stopped")),
+        "{rest:#?}"
+    );
+}

@@ -25,7 +25,7 @@ async fn responses_carry_request_id_and_security_headers() {
 }
 
 #[tokio::test]
-async fn unknown_page_is_html_404_and_unknown_api_path_is_json_404() {
+async fn unknown_paths_return_404() {
     let app = spawn_app().await;
     let page = reqwest::get(app.url("/no-such-page")).await.unwrap();
     assert_eq!(page.status(), 404);

@@ -227,7 +227,7 @@ async fn unreadable_file_is_rejected_and_stores_nothing() {
 }
 
 #[tokio::test]
-async fn file_with_only_bad_rows_is_not_a_success() {
+async fn only_bad_rows_is_not_success() {
     let app = spawn_app().await;
     let tenant = app
         .create_tenant("Mercy General", "admin@mercy.example.org")

@@ -1,5 +1,6 @@
-//! Every route that takes an id, called by one tenant with another tenant's ids, must answer
-//! 404 and change nothing. Add each new route with an id to `walk` below.
+//! Every route that takes an id, called by one tenant with another tenant's ids, must return
+//! 404 and change nothing. Add each new route with an id to the lists in
+//! `foreign_ids_return_404_everywhere`.
 
 use serde_json::{Value, json};
 
@@ -134,7 +135,7 @@ async fn snapshot(app: &TestApp, fixture: &Fixture) -> Value {
 }
 
 #[tokio::test]
-async fn foreign_ids_answer_404_everywhere() {
+async fn foreign_ids_return_404_everywhere() {
     let app = spawn_app().await;
     let a = fixture(&app, "Mercy General", "mercy.example.org").await;
     let b = fixture(&app, "Lakeside Clinic", "lakeside.example.org").await;

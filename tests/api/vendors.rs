@@ -592,3 +592,50 @@ async fn staff_pages_render() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_writes_all_succeed() {
+    let app = spawn_app().await;
+    let tenant = app
+        .create_tenant("Mercy General", "admin@mercy.example.org")
+        .await;
+    let api = std::sync::Arc::new(app.api(&tenant.api_token));
+    let mut tasks = Vec::new();
+    for index in 0..40 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = vendor_json(
+                &format!("Vendor {index:02}"),
+                &format!("v{index}@vendor.example.com"),
+            );
+            let created = api
+                .post("/api/v1/vendors")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            let listed = api
+                .get("/api/v1/vendors?per_page=5")
+                .send()
+                .await
+                .unwrap()
+                .status();
+            (created, listed)
+        }));
+    }
+    for task in tasks {
+        let (created, listed) = task.await.unwrap();
+        assert_eq!(created, 201);
+        assert_eq!(listed, 200);
+    }
+    let body: Value = api
+        .get("/api/v1/vendors")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 40);
+}

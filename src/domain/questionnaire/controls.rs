@@ -32,7 +32,7 @@ static CONTROLS: LazyLock<HashMap<&'static str, Control>> = LazyLock::new(|| {
         (ISO_ANNEX_A, Framework::Iso27001),
         (HIPAA, Framework::Hipaa),
     ] {
-        // The first line of each file holds the column names.
+        // The first line of each file contains the column names.
         for line in text.lines().skip(1).filter(|line| !line.trim().is_empty()) {
             let mut columns = line.split('\t');
             let id = columns.next().unwrap_or_default().trim();

@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(UPLOAD_MAX_BYTES + 64 * 1024))
 }
 
-/// A questionnaire's summary for the list.
+/// Builds a questionnaire's summary for the list.
 fn summary(questionnaire: &Questionnaire, origin: questionnaires::Origin) -> Value {
     context! {
         key => questionnaire.key,
