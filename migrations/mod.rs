@@ -4,12 +4,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_foundation;
+mod m20261205_000002_assessments;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261204_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261204_000001_foundation::Migration),
+            Box::new(m20261205_000002_assessments::Migration),
+        ]
     }
 }

@@ -1,8 +1,9 @@
 //! Application state, the router and the server lifecycle.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,6 +11,7 @@ use axum::Router;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -19,6 +21,9 @@ use tracing::Span;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::questionnaire::Questionnaire;
+use crate::evidence::EvidenceStore;
+use crate::ids::{QuestionnaireId, TenantId};
 use crate::mail::Mailer;
 use crate::store::{self, Db};
 use crate::templates::Templates;
@@ -32,18 +37,77 @@ struct Inner {
     db: Db,
     templates: Templates,
     mailer: Mailer,
+    evidence: EvidenceStore,
     clock: Clock,
+    /// Wakes the job worker when a request queued a job.
+    jobs_waiting: Notify,
+    /// Parsed questionnaires by stored id. Stored questionnaires never change, so entries never
+    /// go stale, and every instance may keep its own.
+    questionnaires: Mutex<HashMap<QuestionnaireId, Arc<Questionnaire>>>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, mailer: Mailer, clock: Clock) -> Self {
+    pub fn new(
+        config: Config,
+        db: Db,
+        mailer: Mailer,
+        evidence: EvidenceStore,
+        clock: Clock,
+    ) -> Self {
         Self(Arc::new(Inner {
             config,
             db,
             templates: Templates::new(),
             mailer,
+            evidence,
             clock,
+            jobs_waiting: Notify::new(),
+            questionnaires: Mutex::new(HashMap::new()),
         }))
+    }
+
+    pub fn evidence(&self) -> &EvidenceStore {
+        &self.0.evidence
+    }
+
+    /// Wakes the job worker, after a transaction that queued jobs has committed.
+    pub fn wake_worker(&self) {
+        self.0.jobs_waiting.notify_one();
+    }
+
+    /// Completes when a request wakes the worker.
+    pub async fn jobs_waiting(&self) {
+        self.0.jobs_waiting.notified().await;
+    }
+
+    /// Returns a stored questionnaire of the tenant, parsed once per process.
+    ///
+    /// # Errors
+    /// [`crate::error::AppError::NotFound`] when the tenant has no such questionnaire.
+    pub async fn questionnaire(
+        &self,
+        tenant: TenantId,
+        id: QuestionnaireId,
+    ) -> Result<Arc<Questionnaire>, crate::error::AppError> {
+        if let Some(cached) = self
+            .0
+            .questionnaires
+            .lock()
+            .expect("cache lock is never poisoned")
+            .get(&id)
+        {
+            return Ok(cached.clone());
+        }
+        let parsed = store::questionnaires::load(self.db().reader(), tenant, id)
+            .await?
+            .ok_or(crate::error::AppError::NotFound)?;
+        let parsed = Arc::new(parsed);
+        self.0
+            .questionnaires
+            .lock()
+            .expect("cache lock is never poisoned")
+            .insert(id, parsed.clone());
+        Ok(parsed)
     }
 
     pub fn config(&self) -> &Config {
@@ -206,7 +270,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> anyhow::Result<AppSt
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
     let mailer = Mailer::from_config(&config)?;
-    Ok(AppState::new(config, db, mailer, clock))
+    let evidence = EvidenceStore::from_config(&config)?;
+    Ok(AppState::new(config, db, mailer, evidence, clock))
 }
 
 /// Logs a one-time setup link when the database has no tenant yet, so that `portal serve` alone

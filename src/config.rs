@@ -105,6 +105,9 @@ pub struct Config {
     pub evidence_max_bytes: u64,
     /// Idle time after which a staff session ends, in minutes.
     pub session_idle_minutes: i64,
+    /// Whether `serve` runs the background job worker. Tests turn it off and run jobs
+    /// themselves, so that they see every e-mail at a known point.
+    pub run_worker: bool,
 }
 
 impl Config {
@@ -122,6 +125,7 @@ impl Config {
             mail_from: "Vendor Risk Portal <portal@localhost>".to_owned(),
             evidence_max_bytes: DEFAULT_EVIDENCE_MAX_BYTES,
             session_idle_minutes: 8 * 60,
+            run_worker: true,
         }
     }
 

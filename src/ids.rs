@@ -89,3 +89,23 @@ typed_id!(
     /// A questionnaire uploaded by a tenant.
     QuestionnaireId
 );
+typed_id!(
+    /// One questionnaire sent to one vendor.
+    AssessmentId
+);
+typed_id!(
+    /// An uploaded evidence file.
+    EvidenceId
+);
+typed_id!(
+    /// A clarification request on one question.
+    ClarificationId
+);
+typed_id!(
+    /// An entry of the risk register.
+    RiskId
+);
+typed_id!(
+    /// One e-mailed access link of a vendor contact.
+    LinkId
+);

@@ -6,7 +6,9 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod evidence;
 pub mod ids;
+pub mod jobs;
 pub mod mail;
 #[path = "../migrations/mod.rs"]
 pub mod migrations;

@@ -1,10 +1,14 @@
 //! Pure rules of the portal: no HTTP and no SQL. Routes parse input into these types, call these
 //! rules and hand the results to the store.
 
+pub mod answers;
 pub mod email;
 pub mod import;
+pub mod lifecycle;
 pub mod questionnaire;
+pub mod risk;
 pub mod role;
+pub mod scoring;
 pub mod vendor;
 
 /// Declares an enum stored and sent as a lowercase string, with `as_str`, `ALL`, `FromStr`

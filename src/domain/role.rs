@@ -25,6 +25,12 @@ pub enum Permission {
     OverrideTier,
     /// Invite and deactivate users, manage API tokens and questionnaires.
     Administer,
+    /// Send assessments, resend or revoke vendor links, cancel assessments.
+    SendAssessments,
+    /// Review answers and evidence, request clarification, complete reviews.
+    Review,
+    /// Edit entries of the risk register.
+    ManageRisks,
 }
 
 impl Role {
@@ -38,6 +44,12 @@ impl Role {
                 matches!(self, Role::Admin | Role::Analyst | Role::Procurement)
             }
             Permission::Administer => self == Role::Admin,
+            Permission::SendAssessments => {
+                matches!(self, Role::Admin | Role::Procurement | Role::Analyst)
+            }
+            Permission::Review | Permission::ManageRisks => {
+                matches!(self, Role::Admin | Role::Analyst)
+            }
         }
     }
 
@@ -71,6 +83,14 @@ mod tests {
         assert!(Role::Admin.allows(Permission::Administer));
         assert!(!Role::Procurement.allows(Permission::Administer));
         assert!(!Role::Analyst.allows(Permission::Administer));
+    }
+
+    #[test]
+    fn procurement_sends_but_does_not_review() {
+        assert!(Role::Procurement.allows(Permission::SendAssessments));
+        assert!(!Role::Procurement.allows(Permission::Review));
+        assert!(Role::Analyst.allows(Permission::Review));
+        assert!(Role::Analyst.allows(Permission::ManageRisks));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! HTTP routes: staff pages, the JSON API under `/api/v1`, health check and static files.
 
 pub mod api;
+pub mod download;
 pub mod import;
 pub mod pages;
 pub mod session;
 pub mod staff;
+pub mod vendor;
 
 use axum::Router;
 use axum::extract::State;

@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(super::session::router())
         .merge(super::staff::router())
+        .merge(super::vendor::router())
         .layer(middleware::from_fn_with_state(state, render_error_pages))
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::entities::audit_event;
-use crate::ids::{ApiTokenId, TenantId, UserId};
+use crate::ids::{ApiTokenId, ContactId, TenantId, UserId};
 
 /// The author of a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,13 +19,17 @@ pub enum Actor {
     User { id: UserId, name: String },
     /// A caller of the JSON API.
     ApiToken { id: ApiTokenId, name: String },
+    /// A vendor contact, through an e-mailed link.
+    Contact { id: ContactId, name: String },
     /// The portal itself, such as a command-line action or a scheduled job.
     System { what: String },
 }
 
 impl Actor {
-    fn parts(&self) -> (&'static str, Option<Uuid>, String) {
+    /// Returns the stored form: kind, id and label.
+    pub fn parts(&self) -> (&'static str, Option<Uuid>, String) {
         match self {
+            Actor::Contact { id, name } => ("contact", Some(id.0), format!("{name} (vendor)")),
             Actor::User { id, name } => ("user", Some(id.0), name.clone()),
             Actor::ApiToken { id, name } => {
                 ("api_token", Some(id.0), format!("API token \"{name}\""))
@@ -58,7 +62,7 @@ pub async fn record(
 ) -> Result<(), sea_orm::DbErr> {
     let (kind, actor_id, label) = actor.parts();
     audit_event::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
         actor_kind: Set(kind.to_owned()),
         actor_id: Set(actor_id),

@@ -3,9 +3,12 @@
 //! and filters by it, so a handler cannot reach another tenant's rows.
 
 pub mod api_tokens;
+pub mod assessments;
 pub mod audit;
 pub mod entities;
+pub mod jobs;
 pub mod questionnaires;
+pub mod risks;
 pub mod sessions;
 pub mod setup;
 pub mod tenants;

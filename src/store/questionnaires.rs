@@ -23,6 +23,9 @@ pub enum Origin {
     Tenant,
 }
 
+const ORIGIN_TENANT: &str = "tenant";
+const ORIGIN_SHIPPED: &str = "shipped";
+
 #[derive(Clone, Debug, Serialize)]
 pub struct LibraryEntry {
     pub questionnaire: Questionnaire,
@@ -51,9 +54,21 @@ pub async fn library(
         .all(conn)
         .await?;
     for row in rows {
+        // Copies of shipped questionnaires made when they were sent are listed from the binary,
+        // unless a later release no longer ships that version.
+        let still_shipped = model::shipped().iter().any(|shipped| {
+            shipped.key == row.key && i64::from(shipped.version) == i64::from(row.version)
+        });
+        if row.origin == ORIGIN_SHIPPED && still_shipped {
+            continue;
+        }
         entries.push(LibraryEntry {
             questionnaire: parse_stored(&row)?,
-            origin: Origin::Tenant,
+            origin: if row.origin == ORIGIN_SHIPPED {
+                Origin::Shipped
+            } else {
+                Origin::Tenant
+            },
         });
     }
     entries.sort_by(|a, b| {
@@ -145,6 +160,7 @@ pub async fn upload(
         source: Set(source.to_owned()),
         created_by_user_id: Set(uploaded_by.map(|user| user.0)),
         created_at: Set(now),
+        origin: Set(ORIGIN_TENANT.to_owned()),
     }
     .insert(&tx)
     .await
@@ -174,4 +190,65 @@ pub async fn upload(
     .await?;
     tx.commit().await?;
     Ok(parsed)
+}
+
+/// Returns the stored copy of a library questionnaire for an assessment to refer to, copying a
+/// shipped questionnaire into the tenant's table on first use, so the assessment keeps its exact
+/// questions even after a release changes the shipped file.
+///
+/// # Errors
+/// Fails on a database error, or when the stored copy no longer parses.
+pub async fn pin(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    entry: &LibraryEntry,
+    now: DateTime<Utc>,
+) -> Result<(QuestionnaireId, Questionnaire), StoreError> {
+    let key = &entry.questionnaire.key;
+    let version = i32::try_from(entry.questionnaire.version).unwrap_or(i32::MAX);
+    let existing = questionnaire::Entity::find()
+        .filter(questionnaire::Column::TenantId.eq(tenant.0))
+        .filter(questionnaire::Column::Key.eq(key.as_str()))
+        .filter(questionnaire::Column::Version.eq(version))
+        .one(conn)
+        .await?;
+    if let Some(row) = existing {
+        return Ok((QuestionnaireId(row.id), parse_stored(&row)?));
+    }
+    let source = model::shipped_source(key, entry.questionnaire.version).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "questionnaire {key} version {version} is neither stored nor shipped"
+        ))
+    })?;
+    let id = QuestionnaireId::new();
+    questionnaire::ActiveModel {
+        id: Set(id.0),
+        tenant_id: Set(tenant.0),
+        key: Set(key.clone()),
+        version: Set(version),
+        title: Set(entry.questionnaire.title.clone()),
+        source: Set(source.to_owned()),
+        created_by_user_id: Set(None),
+        created_at: Set(now),
+        origin: Set(ORIGIN_SHIPPED.to_owned()),
+    }
+    .insert(conn)
+    .await?;
+    Ok((id, entry.questionnaire.clone()))
+}
+
+/// Loads a stored questionnaire by id, for an assessment.
+///
+/// # Errors
+/// Fails on a database error, or when the stored copy no longer parses.
+pub async fn load(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: QuestionnaireId,
+) -> Result<Option<Questionnaire>, StoreError> {
+    let row = questionnaire::Entity::find_by_id(id.0)
+        .filter(questionnaire::Column::TenantId.eq(tenant.0))
+        .one(conn)
+        .await?;
+    row.as_ref().map(parse_stored).transpose()
 }

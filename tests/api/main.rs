@@ -9,3 +9,4 @@ mod import;
 mod questionnaires;
 mod tenancy;
 mod vendors;
+mod workflow;

@@ -28,6 +28,15 @@ static SHIPPED: LazyLock<Vec<Questionnaire>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Returns the source text of a shipped questionnaire.
+pub fn shipped_source(key: &str, version: u32) -> Option<&'static str> {
+    SHIPPED_FILES
+        .iter()
+        .zip(shipped())
+        .find(|(_, questionnaire)| questionnaire.key == key && questionnaire.version == version)
+        .map(|((_, source), _)| *source)
+}
+
 /// Returns the questionnaires shipped with the portal, in file-name order.
 pub fn shipped() -> &'static [Questionnaire] {
     &SHIPPED

@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1`, authenticated by tenant-scoped bearer tokens. Every error is
 //! `{"error": {"code": ..., "message": ...}}`; see `docs/api.md`.
 
+mod assessments;
 mod questionnaires;
+mod risks;
 mod vendors;
 
 use axum::Router;
@@ -17,6 +19,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(vendors::router())
         .merge(questionnaires::router())
+        .merge(assessments::router())
+        .merge(risks::router())
 }
 
 /// A JSON request body whose errors use the API's error shape.

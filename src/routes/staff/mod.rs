@@ -1,8 +1,10 @@
 //! Staff pages, by resource.
 
 mod admin;
+pub mod assessments;
 mod home;
 mod questionnaires;
+pub mod risks;
 mod vendor_import;
 mod vendors;
 
@@ -15,8 +17,10 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(assessments::router())
         .merge(vendors::router())
         .merge(vendor_import::router())
         .merge(questionnaires::router())
+        .merge(risks::router())
         .merge(admin::router())
 }

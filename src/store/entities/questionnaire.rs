@@ -12,6 +12,8 @@ pub struct Model {
     pub source: String,
     pub created_by_user_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// `tenant` for uploads, `shipped` for copies of shipped questionnaires that were sent.
+    pub origin: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

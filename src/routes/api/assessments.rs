@@ -1,0 +1,191 @@
+//! `/api/v1/assessments`: send (create), get with status history and scores, list.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::ApiJson;
+use crate::app::AppState;
+use crate::auth::ApiClient;
+use crate::domain::lifecycle::Status;
+use crate::domain::role::Permission;
+use crate::domain::scoring::ScoreReport;
+use crate::error::{AppError, FieldErrors};
+use crate::ids::{AssessmentId, ContactId, VendorId};
+use crate::routes::parse_path_id;
+use crate::routes::staff::assessments::{SendRequest, send};
+use crate::store::assessments::{self, Assessment, AssessmentFilter, ContactAccess, StatusEvent};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assessments", get(list).post(create))
+        .route("/assessments/{id}", get(show))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRequest {
+    vendor_id: String,
+    /// Questionnaire key from the library.
+    questionnaire: String,
+    /// A specific version; the newest by default.
+    questionnaire_version: Option<u32>,
+    /// `YYYY-MM-DD`.
+    due_date: String,
+    /// Contacts to send to; every contact of the vendor by default.
+    #[serde(default)]
+    contact_ids: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AssessmentResponse {
+    #[serde(flatten)]
+    assessment: Assessment,
+    history: Vec<StatusEvent>,
+    contacts: Vec<ContactAccess>,
+    scores: Option<ScoreReport>,
+}
+
+async fn respond(
+    state: &AppState,
+    client: &ApiClient,
+    id: AssessmentId,
+) -> Result<AssessmentResponse, AppError> {
+    let db = state.db().reader();
+    let assessment = assessments::get(db, client.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let row = assessments::find_row(db, client.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let scores = row
+        .score_report
+        .and_then(|value| serde_json::from_value(value).ok());
+    Ok(AssessmentResponse {
+        history: assessments::history(db, client.tenant_id, id).await?,
+        contacts: assessments::contact_access(db, client.tenant_id, id, state.clock().now())
+            .await?,
+        assessment,
+        scores,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    client: ApiClient,
+    ApiJson(request): ApiJson<CreateRequest>,
+) -> Result<Response, AppError> {
+    client.require(Permission::SendAssessments)?;
+    let mut errors = FieldErrors::default();
+    let vendor: Option<VendorId> = request
+        .vendor_id
+        .parse()
+        .map_err(|_| {
+            errors.add(
+                "vendor_id",
+                format!("{:?} is not a vendor id.", request.vendor_id),
+            )
+        })
+        .ok();
+    let due_on = NaiveDate::parse_from_str(request.due_date.trim(), "%Y-%m-%d")
+        .map_err(|_| {
+            errors.add(
+                "due_date",
+                format!(
+                    "{:?} is not a date; write it as YYYY-MM-DD.",
+                    request.due_date
+                ),
+            )
+        })
+        .ok();
+    let mut contacts = Vec::new();
+    for (index, id) in request.contact_ids.iter().enumerate() {
+        match id.parse::<ContactId>() {
+            Ok(contact) => contacts.push(contact),
+            Err(_) => errors.add(
+                format!("contact_ids[{index}]"),
+                format!("{id:?} is not a contact id."),
+            ),
+        }
+    }
+    errors.into_result()?;
+    let vendor = vendor.expect("checked above");
+    let send_request = SendRequest {
+        vendor,
+        questionnaire: request.questionnaire,
+        version: request.questionnaire_version,
+        due_on: due_on.expect("checked above"),
+        contacts,
+    };
+    let id = send(
+        &state,
+        client.tenant_id,
+        None,
+        &client.actor(),
+        send_request,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(respond(&state, &client, id).await?),
+    )
+        .into_response())
+}
+
+async fn show(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+) -> Result<Json<AssessmentResponse>, AppError> {
+    let id: AssessmentId = parse_path_id(&id)?;
+    Ok(Json(respond(&state, &client, id).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    vendor_id: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListResponse {
+    data: Vec<Assessment>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ListResponse>, AppError> {
+    let mut filter = AssessmentFilter::default();
+    let mut errors = FieldErrors::default();
+    if let Some(value) = query.vendor_id.as_deref().filter(|value| !value.is_empty()) {
+        filter.vendor = value
+            .parse()
+            .map_err(|_| errors.add("vendor_id", format!("{value:?} is not a vendor id.")))
+            .ok();
+    }
+    if let Some(value) = query.status.as_deref().filter(|value| !value.is_empty()) {
+        match value {
+            "open" => filter.open_only = true,
+            other => {
+                filter.statuses = other
+                    .split(',')
+                    .filter_map(|status| {
+                        status
+                            .parse::<Status>()
+                            .map_err(|message| errors.add("status", message))
+                            .ok()
+                    })
+                    .collect()
+            }
+        }
+    }
+    errors.into_result()?;
+    let data = assessments::list(state.db().reader(), client.tenant_id, &filter, 1000).await?;
+    Ok(Json(ListResponse { data }))
+}

@@ -1,0 +1,704 @@
+//! Assessments: creating and sending them, their status history, and the vendor access links.
+//! Answers, evidence and the analyst's review live in the submodules.
+
+pub mod answers;
+pub mod evidence;
+pub mod review;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::audit::{self, Actor, Change};
+use super::entities::{access_link, assessment, assessment_event, tenant, vendor, vendor_contact};
+use super::jobs::{self, NewJob};
+use crate::auth::token;
+use crate::domain::lifecycle::{Action, Status, WaitingOn};
+use crate::domain::scoring::Percent;
+use crate::ids::{AssessmentId, ContactId, QuestionnaireId, TenantId, UserId, VendorId};
+
+/// Days after the due date during which the vendor's links still open.
+pub const LINK_GRACE_DAYS: i64 = 30;
+
+/// Job kind that e-mails a vendor contact a personal link.
+pub const JOB_VENDOR_EMAIL: &str = "vendor_email";
+/// Job kind that e-mails a staff member about an assessment.
+pub const JOB_STAFF_EMAIL: &str = "staff_email";
+
+/// An assessment as pages and the API show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assessment {
+    pub id: AssessmentId,
+    pub vendor_id: VendorId,
+    pub vendor_name: String,
+    pub questionnaire_id: QuestionnaireId,
+    pub questionnaire_key: String,
+    pub questionnaire_version: i32,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub waiting_on: WaitingOn,
+    pub due_on: NaiveDate,
+    pub requested_by_user_id: Option<Uuid>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub last_vendor_activity_at: Option<DateTime<Utc>>,
+    pub overall_score: Option<Percent>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Assessment {
+    fn from_row(row: assessment::Model, vendor_name: String) -> Result<Self, StoreError> {
+        let status: Status = row
+            .status
+            .parse()
+            .map_err(|message| StoreError::Corrupt(format!("assessments.status: {message}")))?;
+        Ok(Self {
+            id: AssessmentId(row.id),
+            vendor_id: VendorId(row.vendor_id),
+            vendor_name,
+            questionnaire_id: QuestionnaireId(row.questionnaire_id),
+            questionnaire_key: row.questionnaire_key,
+            questionnaire_version: row.questionnaire_version,
+            status,
+            status_label: status.label(),
+            waiting_on: status.waiting_on(),
+            due_on: row.due_on,
+            requested_by_user_id: row.requested_by_user_id,
+            sent_at: row.sent_at,
+            submitted_at: row.submitted_at,
+            completed_at: row.completed_at,
+            last_vendor_activity_at: row.last_vendor_activity_at,
+            overall_score: row
+                .overall_score
+                .and_then(|tenths| u16::try_from(tenths).ok())
+                .map(Percent::from_tenths),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// Parses a stored status.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] for an unknown status.
+pub fn status_of(row: &assessment::Model) -> Result<Status, StoreError> {
+    row.status
+        .parse()
+        .map_err(|message| StoreError::Corrupt(format!("assessments.status: {message}")))
+}
+
+/// One entry of an assessment's status history.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusEvent {
+    pub from: Option<String>,
+    pub to: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// What to send.
+pub struct NewAssessment<'a> {
+    pub vendor: VendorId,
+    pub questionnaire: QuestionnaireId,
+    pub questionnaire_key: &'a str,
+    pub questionnaire_version: u32,
+    pub contacts: &'a [ContactId],
+    pub due_on: NaiveDate,
+    pub requested_by: Option<UserId>,
+}
+
+/// Creates an assessment and sends it: the status moves from draft to sent, and one e-mail job
+/// per contact is queued in the same transaction.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when a contact does not belong to the vendor; nothing is stored then.
+pub async fn create_and_send(
+    conn: &impl TransactionTrait,
+    tenant: TenantId,
+    new: NewAssessment<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<AssessmentId, StoreError> {
+    let tx = conn.begin().await?;
+    let id = AssessmentId::new();
+    let contacts = vendor_contact::Entity::find()
+        .filter(vendor_contact::Column::TenantId.eq(tenant.0))
+        .filter(vendor_contact::Column::VendorId.eq(new.vendor.0))
+        .filter(vendor_contact::Column::Id.is_in(new.contacts.iter().map(|contact| contact.0)))
+        .all(&tx)
+        .await?;
+    if contacts.len() != new.contacts.len() || contacts.is_empty() {
+        return Err(StoreError::Conflict(
+            "Choose at least one contact of this vendor to send the questionnaire to.".to_owned(),
+        ));
+    }
+    let row = assessment::ActiveModel {
+        id: Set(id.0),
+        tenant_id: Set(tenant.0),
+        vendor_id: Set(new.vendor.0),
+        questionnaire_id: Set(new.questionnaire.0),
+        questionnaire_key: Set(new.questionnaire_key.to_owned()),
+        questionnaire_version: Set(i32::try_from(new.questionnaire_version).unwrap_or(i32::MAX)),
+        status: Set(Status::Draft.as_str().to_owned()),
+        due_on: Set(new.due_on),
+        requested_by_user_id: Set(new.requested_by.map(|user| user.0)),
+        sent_at: Set(None),
+        submitted_at: Set(None),
+        completed_at: Set(None),
+        last_vendor_activity_at: Set(None),
+        score_report: Set(None),
+        overall_score: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&tx)
+    .await?;
+    record_event(&tx, tenant, id, None, Status::Draft, actor, None, now).await?;
+    transition(&tx, tenant, &row, Action::Send, actor, None, now).await?;
+    for contact in &contacts {
+        queue_vendor_email(
+            &tx,
+            tenant,
+            id,
+            ContactId(contact.id),
+            "assessment_invitation",
+            "invite",
+            now,
+        )
+        .await?;
+    }
+    audit::record(
+        &tx,
+        tenant,
+        actor,
+        Change {
+            action: "assessment.sent",
+            object_type: "assessment",
+            object_id: id.0,
+            before: None,
+            after: Some(serde_json::json!({
+                "vendor_id": new.vendor,
+                "questionnaire": { "key": new.questionnaire_key, "version": new.questionnaire_version },
+                "due_on": new.due_on,
+                "contacts": contacts.iter().map(|contact| contact.id).collect::<Vec<_>>(),
+            })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Queues an e-mail with a personal link to one contact. `purpose` makes the job's unique key;
+/// a resend passes a purpose with the time so that each resend is its own job.
+///
+/// # Errors
+/// Fails when the insert fails.
+pub async fn queue_vendor_email(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessment: AssessmentId,
+    contact: ContactId,
+    template: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    jobs::enqueue(
+        conn,
+        NewJob {
+            tenant: Some(tenant),
+            kind: JOB_VENDOR_EMAIL,
+            unique_key: format!("assessment:{assessment}:{purpose}:{contact}"),
+            payload: serde_json::json!({ "assessment_id": assessment, "contact_id": contact, "template": template }),
+            run_at: now,
+        },
+        now,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessment: AssessmentId,
+    from: Option<Status>,
+    to: Status,
+    actor: &Actor,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let (kind, actor_id, label) = actor.parts();
+    // Version 7 ids grow with time, so events written in the same microsecond (such as draft
+    // and sent) still list in the order they happened.
+    assessment_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        assessment_id: Set(assessment.0),
+        from_status: Set(from.map(|status| status.as_str().to_owned())),
+        to_status: Set(to.as_str().to_owned()),
+        actor_kind: Set(kind.to_owned()),
+        actor_id: Set(actor_id),
+        actor_label: Set(label),
+        note: Set(note.map(str::to_owned)),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves an assessment to its next status, records the move with time and actor, and returns
+/// the new status. The update only applies if nobody moved the assessment meanwhile.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the action does not fit the current status or the status
+/// changed meanwhile.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    row: &assessment::Model,
+    action: Action,
+    actor: &Actor,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Status, StoreError> {
+    let from = status_of(row)?;
+    let to = from.apply(action).map_err(StoreError::Conflict)?;
+    let mut update = assessment::Entity::update_many()
+        .col_expr(assessment::Column::Status, Expr::value(to.as_str()))
+        .col_expr(assessment::Column::UpdatedAt, Expr::value(now));
+    match action {
+        Action::Send => {
+            update = update.col_expr(assessment::Column::SentAt, Expr::value(Some(now)))
+        }
+        Action::Submit => {
+            update = update.col_expr(assessment::Column::SubmittedAt, Expr::value(Some(now)))
+        }
+        Action::Complete => {
+            update = update.col_expr(assessment::Column::CompletedAt, Expr::value(Some(now)))
+        }
+        Action::Reopen => {
+            update = update.col_expr(
+                assessment::Column::CompletedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+        }
+        _ => {}
+    }
+    let result = update
+        .filter(assessment::Column::Id.eq(row.id))
+        .filter(assessment::Column::TenantId.eq(tenant.0))
+        .filter(assessment::Column::Status.eq(from.as_str()))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(StoreError::Conflict(
+            "The assessment changed while you were working on it. Reload the page and try again."
+                .to_owned(),
+        ));
+    }
+    record_event(
+        conn,
+        tenant,
+        AssessmentId(row.id),
+        Some(from),
+        to,
+        actor,
+        note,
+        now,
+    )
+    .await?;
+    Ok(to)
+}
+
+/// Finds an assessment row of the tenant.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn find_row(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AssessmentId,
+) -> Result<Option<assessment::Model>, sea_orm::DbErr> {
+    assessment::Entity::find_by_id(id.0)
+        .filter(assessment::Column::TenantId.eq(tenant.0))
+        .one(conn)
+        .await
+}
+
+/// Finds an assessment of the tenant with its vendor's name.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AssessmentId,
+) -> Result<Option<Assessment>, StoreError> {
+    let Some(row) = find_row(conn, tenant, id).await? else {
+        return Ok(None);
+    };
+    let vendor_name = vendor::Entity::find_by_id(row.vendor_id)
+        .filter(vendor::Column::TenantId.eq(tenant.0))
+        .one(conn)
+        .await?
+        .map(|vendor| vendor.name)
+        .unwrap_or_default();
+    Assessment::from_row(row, vendor_name).map(Some)
+}
+
+/// Filters of an assessment listing.
+#[derive(Clone, Debug, Default)]
+pub struct AssessmentFilter {
+    pub vendor: Option<VendorId>,
+    pub statuses: Vec<Status>,
+    /// Only assessments that are not completed, cancelled or expired.
+    pub open_only: bool,
+}
+
+/// Lists the tenant's assessments, newest first, at most `limit`.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    filter: &AssessmentFilter,
+    limit: u64,
+) -> Result<Vec<Assessment>, StoreError> {
+    let mut condition = Condition::all().add(assessment::Column::TenantId.eq(tenant.0));
+    if let Some(vendor) = filter.vendor {
+        condition = condition.add(assessment::Column::VendorId.eq(vendor.0));
+    }
+    if !filter.statuses.is_empty() {
+        condition = condition.add(
+            assessment::Column::Status.is_in(filter.statuses.iter().map(|status| status.as_str())),
+        );
+    }
+    if filter.open_only {
+        condition = condition.add(assessment::Column::Status.is_not_in([
+            Status::Completed.as_str(),
+            Status::Cancelled.as_str(),
+            Status::Expired.as_str(),
+        ]));
+    }
+    let rows = assessment::Entity::find()
+        .filter(condition)
+        .order_by_desc(assessment::Column::CreatedAt)
+        .order_by_desc(assessment::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let vendor_ids: Vec<Uuid> = rows.iter().map(|row| row.vendor_id).collect();
+    let names: std::collections::HashMap<Uuid, String> = vendor::Entity::find()
+        .filter(vendor::Column::TenantId.eq(tenant.0))
+        .filter(vendor::Column::Id.is_in(vendor_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|vendor| (vendor.id, vendor.name))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let name = names.get(&row.vendor_id).cloned().unwrap_or_default();
+            Assessment::from_row(row, name)
+        })
+        .collect()
+}
+
+/// Lists an assessment's status history, oldest first.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn history(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: AssessmentId,
+) -> Result<Vec<StatusEvent>, sea_orm::DbErr> {
+    let rows = assessment_event::Entity::find()
+        .filter(assessment_event::Column::TenantId.eq(tenant.0))
+        .filter(assessment_event::Column::AssessmentId.eq(id.0))
+        .order_by_asc(assessment_event::Column::CreatedAt)
+        .order_by_asc(assessment_event::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| StatusEvent {
+            from: row.from_status,
+            to: row.to_status,
+            at: row.created_at,
+            actor: row.actor_label,
+            note: row.note,
+        })
+        .collect())
+}
+
+/// Returns the instant a link for an assessment due on `due_on` stops working.
+pub fn link_expiry(due_on: NaiveDate) -> DateTime<Utc> {
+    (due_on + TimeDelta::days(LINK_GRACE_DAYS + 1))
+        .and_time(NaiveTime::MIN)
+        .and_utc()
+}
+
+/// Creates a new access link for a contact and returns its secret, which only the e-mail
+/// carries; the table stores its hash.
+///
+/// # Errors
+/// Fails when the insert fails.
+pub async fn create_link(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessment: &assessment::Model,
+    contact: ContactId,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, String), sea_orm::DbErr> {
+    let secret = token::generate("");
+    let id = Uuid::new_v4();
+    access_link::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant.0),
+        assessment_id: Set(assessment.id),
+        contact_id: Set(contact.0),
+        token_hash: Set(token::hash(&secret)),
+        expires_at: Set(link_expiry(assessment.due_on)),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok((id, secret))
+}
+
+/// Revokes one link, as when its e-mail could not be sent.
+///
+/// # Errors
+/// Fails when the update fails.
+pub async fn revoke_link(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    access_link::Entity::update_many()
+        .col_expr(access_link::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(access_link::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every link of one contact for an assessment. Returns how many were live.
+///
+/// # Errors
+/// Fails when the update fails.
+pub async fn revoke_contact_links(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessment: AssessmentId,
+    contact: ContactId,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let result = access_link::Entity::update_many()
+        .col_expr(access_link::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(access_link::Column::TenantId.eq(tenant.0))
+        .filter(access_link::Column::AssessmentId.eq(assessment.0))
+        .filter(access_link::Column::ContactId.eq(contact.0))
+        .filter(access_link::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// A contact's access to an assessment, for the staff page.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContactAccess {
+    pub contact_id: ContactId,
+    pub name: String,
+    pub email: String,
+    pub links_sent: usize,
+    pub live_links: usize,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Lists the contacts an assessment was sent to, with their links.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn contact_access(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessment: AssessmentId,
+    now: DateTime<Utc>,
+) -> Result<Vec<ContactAccess>, sea_orm::DbErr> {
+    let links = access_link::Entity::find()
+        .filter(access_link::Column::TenantId.eq(tenant.0))
+        .filter(access_link::Column::AssessmentId.eq(assessment.0))
+        .order_by_asc(access_link::Column::CreatedAt)
+        .all(conn)
+        .await?;
+    let sent_to: Vec<Uuid> =
+        jobs::list_by_key_prefix(conn, tenant, &format!("assessment:{assessment}:"))
+            .await?
+            .iter()
+            .filter(|job| job.kind == JOB_VENDOR_EMAIL)
+            .filter_map(|job| {
+                job.payload["contact_id"]
+                    .as_str()
+                    .and_then(|id| id.parse().ok())
+            })
+            .collect();
+    let contacts = vendor_contact::Entity::find()
+        .filter(vendor_contact::Column::TenantId.eq(tenant.0))
+        .filter(vendor_contact::Column::Id.is_in(sent_to))
+        .order_by_asc(vendor_contact::Column::Name)
+        .all(conn)
+        .await?;
+    Ok(contacts
+        .into_iter()
+        .map(|contact| {
+            let own: Vec<&access_link::Model> = links
+                .iter()
+                .filter(|link| link.contact_id == contact.id)
+                .collect();
+            let live: Vec<&&access_link::Model> = own
+                .iter()
+                .filter(|link| link.revoked_at.is_none() && link.expires_at > now)
+                .collect();
+            ContactAccess {
+                contact_id: ContactId(contact.id),
+                name: contact.name,
+                email: contact.email,
+                links_sent: own.len(),
+                live_links: live.len(),
+                last_sent_at: own.last().map(|link| link.created_at),
+                expires_at: live.last().map(|link| link.expires_at),
+            }
+        })
+        .collect())
+}
+
+/// Everything a vendor page needs about the link it was opened with.
+#[derive(Clone, Debug)]
+pub struct LinkAccess {
+    pub link: access_link::Model,
+    pub assessment: assessment::Model,
+    pub contact: vendor_contact::Model,
+    pub vendor_name: String,
+    pub tenant_name: String,
+}
+
+impl LinkAccess {
+    pub fn tenant(&self) -> TenantId {
+        TenantId(self.assessment.tenant_id)
+    }
+
+    pub fn assessment_id(&self) -> AssessmentId {
+        AssessmentId(self.assessment.id)
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::Contact {
+            id: ContactId(self.contact.id),
+            name: self.contact.name.clone(),
+        }
+    }
+}
+
+/// The result of looking a link up.
+pub enum LinkLookup {
+    Valid(Box<LinkAccess>),
+    /// The link exists but expired or was revoked; the page names the organization to ask.
+    Expired(Box<LinkAccess>),
+    Unknown,
+}
+
+/// Looks a link up by its secret. Reading changes nothing, so that mail scanners opening the
+/// link do not use it up.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn find_link(
+    conn: &impl ConnectionTrait,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<LinkLookup, sea_orm::DbErr> {
+    let Some(link) = access_link::Entity::find()
+        .filter(access_link::Column::TokenHash.eq(token::hash(secret)))
+        .one(conn)
+        .await?
+    else {
+        return Ok(LinkLookup::Unknown);
+    };
+    let tenant_id = link.tenant_id;
+    let Some(assessment) = assessment::Entity::find_by_id(link.assessment_id)
+        .filter(assessment::Column::TenantId.eq(tenant_id))
+        .one(conn)
+        .await?
+    else {
+        return Ok(LinkLookup::Unknown);
+    };
+    let Some(contact) = vendor_contact::Entity::find_by_id(link.contact_id)
+        .filter(vendor_contact::Column::TenantId.eq(tenant_id))
+        .one(conn)
+        .await?
+    else {
+        return Ok(LinkLookup::Unknown);
+    };
+    let vendor_name = vendor::Entity::find_by_id(assessment.vendor_id)
+        .one(conn)
+        .await?
+        .map(|vendor| vendor.name)
+        .unwrap_or_default();
+    let tenant_name = tenant::Entity::find_by_id(tenant_id)
+        .one(conn)
+        .await?
+        .map(|tenant| tenant.name)
+        .unwrap_or_default();
+    let expired = link.revoked_at.is_some() || link.expires_at <= now;
+    let access = Box::new(LinkAccess {
+        link,
+        assessment,
+        contact,
+        vendor_name,
+        tenant_name,
+    });
+    Ok(if expired {
+        LinkLookup::Expired(access)
+    } else {
+        LinkLookup::Valid(access)
+    })
+}
+
+/// Records that the vendor did something (saved, uploaded, submitted), for "last vendor
+/// activity".
+///
+/// # Errors
+/// Fails when the update fails.
+pub async fn touch_vendor_activity(
+    conn: &impl ConnectionTrait,
+    id: AssessmentId,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    assessment::Entity::update_many()
+        .col_expr(
+            assessment::Column::LastVendorActivityAt,
+            Expr::value(Some(now)),
+        )
+        .filter(assessment::Column::Id.eq(id.0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
