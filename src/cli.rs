@@ -53,6 +53,14 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum TenantCommand {
+    /// List tenants with their ids.
+    List {
+        #[command(flatten)]
+        settings: Settings,
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a tenant with its first administrator and an API token.
     Create {
         #[command(flatten)]
@@ -93,7 +101,7 @@ pub struct Settings {
     #[arg(long, env = "PORTAL_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// Public address of the portal, used in e-mailed links [default: http://BIND].
-    #[arg(long, env = "PORTAL_BASE_URL")]
+    #[arg(long, env = "PORTAL_BASE_URL", value_parser = parse_base_url)]
     pub base_url: Option<Url>,
     /// Database URL, sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: SQLite in the data directory].
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -123,6 +131,16 @@ pub struct Settings {
     /// Log format.
     #[arg(long, env = "PORTAL_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+/// Parses `PORTAL_BASE_URL`, which must be an absolute http(s) address.
+fn parse_base_url(value: &str) -> Result<Url, String> {
+    match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(url),
+        _ => Err(format!(
+            "{value:?} is not a full web address; write it with the scheme, such as https://portal.hospital.example"
+        )),
+    }
 }
 
 impl Settings {
@@ -182,6 +200,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 json,
             )
             .await?;
+            Ok(0)
+        }
+        Command::Tenant {
+            command: TenantCommand::List { settings, json },
+        } => {
+            crate::telemetry::init(settings.log_format);
+            list_tenants(settings.into_config()?, json).await?;
             Ok(0)
         }
         Command::Questionnaire {
@@ -263,8 +288,9 @@ pub async fn create_tenant_in(
     admin_email: &str,
     admin_name: Option<&str>,
 ) -> anyhow::Result<CreatedTenant> {
-    let name = tenants::parse_name(name).map_err(anyhow::Error::msg)?;
-    let email = EmailAddress::parse(admin_email).map_err(anyhow::Error::msg)?;
+    let name = tenants::parse_name(name).map_err(|message| anyhow::anyhow!("--name: {message}"))?;
+    let email = EmailAddress::parse(admin_email)
+        .map_err(|message| anyhow::anyhow!("--admin-email: {message}"))?;
     let admin_name = admin_name
         .map(str::trim)
         .filter(|value| !value.is_empty())
@@ -279,6 +305,13 @@ pub async fn create_tenant_in(
             },
             str::to_owned,
         );
+    if let Some(existing) = tenants::find_by_name(state.db().reader(), &name).await? {
+        bail!(
+            "--name: an organization named {:?} already exists (tenant id {}); choose another name, or see `portal tenant list`",
+            existing.name,
+            existing.id
+        );
+    }
     let now = state.clock().now();
     let tx = state.db().writer().begin().await?;
     let (tenant, admin) = tenants::create_with_admin(&tx, &name, &email, &admin_name, now).await?;
@@ -318,6 +351,29 @@ async fn create_tenant(
             created.admin_login_url
         );
         println!("API token (shown once): {}", created.api_token);
+    }
+    state.db().clone().close().await;
+    Ok(())
+}
+
+async fn list_tenants(config: Config, json: bool) -> anyhow::Result<()> {
+    let state = app::prepare_state(config, Clock::System).await?;
+    let rows = tenants::list(state.db().reader()).await?;
+    if json {
+        let items: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|tenant| serde_json::json!({ "tenant_id": tenant.id, "name": tenant.name, "created_at": tenant.created_at }))
+            .collect();
+        println!("{}", serde_json::to_string(&items)?);
+    } else {
+        for tenant in &rows {
+            println!(
+                "{}  {}  {}",
+                tenant.id,
+                tenant.created_at.format("%Y-%m-%d"),
+                tenant.name
+            );
+        }
     }
     state.db().clone().close().await;
     Ok(())
@@ -367,10 +423,15 @@ pub fn check_questionnaires(files: &[PathBuf]) -> i32 {
                     failed = true;
                 } else {
                     eprintln!(
-                        "ok: {name} ({} version {}, {} questions)",
+                        "ok: {name} ({} version {}, {} question{})",
                         parsed.key,
                         parsed.version,
-                        parsed.question_count()
+                        parsed.question_count(),
+                        if parsed.question_count() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
                     );
                     seen.push((parsed.key, parsed.version, name));
                 }

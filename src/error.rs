@@ -60,9 +60,14 @@ pub enum AppError {
     /// The object does not exist or belongs to another tenant. Both look the same to the caller.
     #[error("The page or object was not found.")]
     NotFound,
-    /// No valid session or API token.
+    /// No valid session.
     #[error("Sign in to continue.")]
     Unauthenticated,
+    /// No valid API token.
+    #[error(
+        "The API token is missing, unknown or revoked. Send the header \"Authorization: Bearer TOKEN\" with a token from the API tokens page."
+    )]
+    BadToken,
     /// The caller's role does not allow the action within its own tenant.
     #[error("{0}")]
     Forbidden(String),
@@ -124,7 +129,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::BadToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -137,7 +142,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",
-            Self::Unauthenticated => "unauthenticated",
+            Self::Unauthenticated | Self::BadToken => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::CsrfRejected => "csrf_rejected",
             Self::BadRequest { code, .. } => code,

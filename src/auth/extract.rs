@@ -175,14 +175,14 @@ impl FromRequestParts<AppState> for ApiClient {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .ok_or(AppError::Unauthenticated)?;
+            .ok_or(AppError::BadToken)?;
         let secret = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
-            .ok_or(AppError::Unauthenticated)?;
+            .ok_or(AppError::BadToken)?;
         let Some(api_token) = api_tokens::find(state.db().reader(), secret).await? else {
-            return Err(AppError::Unauthenticated);
+            return Err(AppError::BadToken);
         };
         api_tokens::mark_used(state.db().writer(), &api_token, state.clock().now()).await?;
         let role = api_token

@@ -24,6 +24,11 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
     if length > MAX_PASSWORD_CHARS {
         return Err(format!("Use at most {MAX_PASSWORD_CHARS} characters."));
     }
+    if password.trim().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "Use at least {MIN_PASSWORD_CHARS} characters that are not spaces."
+        ));
+    }
     if password.eq_ignore_ascii_case(email) {
         return Err("Do not use your e-mail address as your password.".to_owned());
     }
@@ -83,5 +88,9 @@ mod tests {
         assert!(check_policy("short", "a@example.org").is_err());
         assert!(check_policy("ann@example.org", "ann@example.org").is_err());
         assert!(check_policy("four random words here", "a@example.org").is_ok());
+        assert!(
+            check_policy("             ", "a@example.org").is_err(),
+            "spaces only"
+        );
     }
 }

@@ -13,7 +13,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::email::EmailAddress;
-use super::vendor::{BaaStatus, ClinicalCriticality, PhiAccess, name_key, parse_name};
+use super::vendor::{
+    BaaStatus, ClinicalCriticality, PhiAccess, name_key, parse_name, parse_website,
+};
 
 /// Most data rows one file may hold.
 pub const MAX_ROWS: usize = 20_000;
@@ -161,6 +163,14 @@ pub fn parse_vendor_csv(bytes: &[u8]) -> Result<ParsedFile, String> {
             "The file has a quote (\") on line {line} that is never closed, so the rows after it cannot be told apart. Close the quote or remove it, then upload again."
         ));
     }
+    let is_multipart = text.starts_with("--")
+        && text.lines().take(3).any(|line| {
+            line.to_ascii_lowercase()
+                .starts_with("content-disposition: form-data")
+        });
+    if is_multipart {
+        return Err("This is a multipart form upload, not a CSV file. Send the CSV file itself as the request body, for example with curl --data-binary @FILE -H 'Content-Type: text/csv'.".to_owned());
+    }
     let delimiter = sniff_delimiter(text);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -175,13 +185,14 @@ pub fn parse_vendor_csv(bytes: &[u8]) -> Result<ParsedFile, String> {
     let (columns, ignored_columns) = map_columns(&headers)?;
 
     let mut rows = Vec::new();
+    let mut lines = LineCounter::default();
     let mut seen: HashMap<(String, String), (u64, VendorRow)> = HashMap::new();
     let mut vendor_first_row: HashMap<String, (u64, VendorFields)> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|error| format!("The file cannot be read as CSV: {error}."))?;
         let line = record
             .position()
-            .map_or(0, |position| line_of_record(text, position.byte()));
+            .map_or(0, |position| lines.line_of_record(text, position.byte()));
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
@@ -217,7 +228,11 @@ pub fn parse_vendor_csv(bytes: &[u8]) -> Result<ParsedFile, String> {
         });
     }
     if rows.is_empty() {
-        return Err("The file has a header row but no vendor rows.".to_owned());
+        let mut message = "The file has a header row but no vendor rows.".to_owned();
+        if !text.trim_end().contains('\n') && text.len() > 200 {
+            message.push_str(" The whole file is one line; if you sent it with curl, use --data-binary @FILE, because -d removes line breaks.");
+        }
+        return Err(message);
     }
     Ok(ParsedFile {
         rows,
@@ -241,18 +256,35 @@ fn decode(bytes: &[u8]) -> Result<&str, String> {
     })
 }
 
-/// Returns the 1-based line where a record starts. The csv crate reports the offset where it
-/// began reading, which lies before any blank lines it skipped, and its own line counter skips
-/// blank lines, so the line is counted here instead.
-fn line_of_record(text: &str, offset: u64) -> u64 {
-    let bytes = text.as_bytes();
-    let mut start = usize::try_from(offset)
-        .unwrap_or(bytes.len())
-        .min(bytes.len());
-    while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
-        start += 1;
+/// Counts lines up to each record's start. The csv crate reports the offset where it began
+/// reading a record, which lies before any blank lines it skipped, and its own line counter skips
+/// blank lines, so lines are counted here. Records come in order, so each call only counts the
+/// bytes since the previous one.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    /// Returns the 1-based line where the record reported at `offset` starts.
+    fn line_of_record(&mut self, text: &str, offset: u64) -> u64 {
+        let bytes = text.as_bytes();
+        let mut start = usize::try_from(offset)
+            .unwrap_or(bytes.len())
+            .min(bytes.len());
+        while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
+            start += 1;
+        }
+        if start >= self.offset {
+            self.newlines += bytes[self.offset..start]
+                .iter()
+                .filter(|byte| **byte == b'\n')
+                .count() as u64;
+            self.offset = start;
+        }
+        self.newlines + 1
     }
-    bytes[..start].iter().filter(|byte| **byte == b'\n').count() as u64 + 1
 }
 
 /// Returns the line on which the last, unclosed quote opens.
@@ -417,6 +449,7 @@ fn parse_row(
     choice(Column::ContractRenewal, &|value| {
         parse_date(value).map(drop)
     });
+    choice(Column::Website, &|value| parse_website(value).map(drop));
 
     let Some(email) = email else {
         return Err(sentence(&problems));
@@ -425,7 +458,7 @@ fn parse_row(
         return Err(sentence(&problems));
     }
     let fields = VendorFields {
-        website: cell(Column::Website),
+        website: cell(Column::Website).and_then(|value| parse_website(&value).ok().flatten()),
         service: cell(Column::Service),
         phi_access: cell(Column::PhiAccess).and_then(|value| value.parse().ok()),
         clinical_criticality: cell(Column::ClinicalCriticality)

@@ -394,7 +394,7 @@ pub fn parse_website(input: &str) -> Result<Option<String>, String> {
 pub fn parse_override_rationale(input: &str) -> Result<String, String> {
     let rationale = input.trim();
     if rationale.chars().count() < 10 {
-        return Err("Explain in a sentence why this vendor needs a different tier; the reason is kept with the vendor.".to_owned());
+        return Err("Explain in a sentence (at least 10 characters) why this vendor needs a different tier; the reason is kept with the vendor.".to_owned());
     }
     Ok(rationale.to_owned())
 }

@@ -55,3 +55,34 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn parse_path_id<T: std::str::FromStr>(text: &str) -> Result<T, crate::error::AppError> {
     text.parse().map_err(|_| crate::error::AppError::NotFound)
 }
+
+/// A query string whose parse errors use the portal's error shape (JSON for the API, an HTML
+/// page for staff pages) instead of axum's plain-text rejection.
+pub struct QueryParams<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for QueryParams<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                let detail = rejection.body_text();
+                let detail = detail
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&detail);
+                crate::error::AppError::invalid(
+                    "query",
+                    format!("The query string is invalid: {detail}."),
+                )
+            })
+    }
+}

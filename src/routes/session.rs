@@ -3,7 +3,7 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -21,6 +21,7 @@ use crate::auth::{Member, StaffForm, password, token};
 use crate::domain::email::EmailAddress;
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{TenantId, UserId};
+use crate::routes::QueryParams;
 use crate::store::{self, sessions, users};
 
 /// Cookie holding the sign-in form's CSRF token until a session exists (double submit).
@@ -51,6 +52,9 @@ async fn start_session(
     user: UserId,
 ) -> Result<CookieJar, AppError> {
     let idle = TimeDelta::minutes(state.config().session_idle_minutes);
+    if let Some(account) = users::get(state.db().reader(), tenant, user).await? {
+        users::record_sign_in(state.db().writer(), &account, state.clock().now()).await?;
+    }
     let session =
         sessions::create(state.db().writer(), tenant, user, idle, state.clock().now()).await?;
     Ok(jar.add(session_cookie(state, session.secret)))
@@ -65,12 +69,20 @@ async fn sign_in_page(
     State(state): State<AppState>,
     member: Option<Member>,
     jar: CookieJar,
-    Query(query): Query<SignInQuery>,
+    QueryParams(query): QueryParams<SignInQuery>,
 ) -> Result<Response, AppError> {
     if member.is_some() {
         return Ok(Redirect::to(&safe_next(query.next.as_deref())).into_response());
     }
-    render_sign_in(&state, jar, query.next.as_deref(), "", None, StatusCode::OK)
+    render_sign_in(
+        &state,
+        jar,
+        query.next.as_deref(),
+        "",
+        None,
+        &[],
+        StatusCode::OK,
+    )
 }
 
 fn render_sign_in(
@@ -79,6 +91,7 @@ fn render_sign_in(
     next: Option<&str>,
     email: &str,
     error: Option<&str>,
+    choices: &[(String, String)],
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let csrf = token::generate("");
@@ -92,7 +105,7 @@ fn render_sign_in(
         state,
         None,
         "pages/sign_in.html",
-        context! { csrf_token => csrf, next => safe_next(next), email => email, error => error },
+        context! { csrf_token => csrf, next => safe_next(next), email => email, error => error, choices => choices },
     )?;
     Ok((status, jar.add(cookie), html).into_response())
 }
@@ -106,7 +119,12 @@ struct SignInForm {
     #[serde(default)]
     csrf_token: String,
     next: Option<String>,
+    /// The organization chosen when the address has accounts in several.
+    tenant_id: Option<String>,
 }
+
+/// Most accounts checked for one address at sign-in, which bounds the hashing work.
+const MAX_ACCOUNTS_PER_EMAIL: usize = 10;
 
 async fn sign_in(
     State(state): State<AppState>,
@@ -122,23 +140,21 @@ async fn sign_in(
     }
     let now = state.clock().now();
     let candidates = users::find_active_by_email(state.db().reader(), &form.email).await?;
-    let mut locked = !candidates.is_empty();
-    let mut signed_in = None;
-    for user in &candidates {
-        if user.locked_until.is_some_and(|until| until > now) {
-            continue;
-        }
-        locked = false;
+    let usable: Vec<_> = candidates
+        .iter()
+        .filter(|user| user.locked_until.is_none_or(|until| until <= now))
+        .take(MAX_ACCOUNTS_PER_EMAIL)
+        .collect();
+    let mut matching = Vec::new();
+    for user in &usable {
         let stored = user.password_hash.clone().unwrap_or_default();
         let password = form.password.clone();
         let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
             .await
             .map_err(|error| AppError::Internal(error.into()))?;
         if matches {
-            signed_in = Some(user.clone());
-            break;
+            matching.push((*user).clone());
         }
-        users::record_failed_sign_in(state.db().writer(), user, now).await?;
     }
     if candidates.is_empty() {
         // Spend the same time as a real check, so response times do not reveal which
@@ -149,9 +165,13 @@ async fn sign_in(
         })
         .await;
     }
-    let Some(user) = signed_in else {
+    if matching.is_empty() {
+        for user in &usable {
+            users::record_failed_sign_in(state.db().writer(), user, now).await?;
+        }
+        let locked = !candidates.is_empty() && usable.is_empty();
         let message = if locked {
-            "This account is locked for 15 minutes after too many failed sign-ins. Try again later, or ask an administrator for a password reset link."
+            "This account is locked for 15 minutes after too many failed sign-ins. Try again later, or ask an administrator for a new sign-in link."
         } else {
             "The e-mail address or password is incorrect."
         };
@@ -161,10 +181,43 @@ async fn sign_in(
             form.next.as_deref(),
             &form.email,
             Some(message),
+            &[],
             StatusCode::UNAUTHORIZED,
         );
+    }
+    // One address may have accounts in several organizations; the person then chooses one.
+    let chosen = form
+        .tenant_id
+        .as_deref()
+        .and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let user = match (matching.len(), chosen) {
+        (1, _) => matching.remove(0),
+        (_, Some(tenant)) if matching.iter().any(|user| user.tenant_id == tenant) => matching
+            .into_iter()
+            .find(|user| user.tenant_id == tenant)
+            .expect("checked above"),
+        _ => {
+            let mut choices = Vec::new();
+            for user in &matching {
+                let name = store::tenants::get(state.db().reader(), TenantId(user.tenant_id))
+                    .await?
+                    .map(|tenant| tenant.name)
+                    .unwrap_or_default();
+                choices.push((user.tenant_id.to_string(), name));
+            }
+            return render_sign_in(
+                &state,
+                jar,
+                form.next.as_deref(),
+                &form.email,
+                Some(
+                    "Your e-mail address has accounts in several organizations. Choose one and enter your password again.",
+                ),
+                &choices,
+                StatusCode::OK,
+            );
+        }
     };
-    users::record_sign_in(state.db().writer(), &user, now).await?;
     let jar = start_session(
         &state,
         jar.remove(Cookie::build(SIGN_IN_CSRF_COOKIE).path("/sign-in")),
@@ -207,13 +260,18 @@ struct SetupForm {
 }
 
 fn link_expired_page(state: &AppState, what: &str) -> Result<Response, AppError> {
+    let fix = if what == "setup" {
+        "Restart `portal serve` on the server: while no organization exists, it logs a new setup link at every start."
+    } else {
+        "Ask an administrator of your organization to send you a new sign-in link from the Users page, or run `portal tenant create` again for a first administrator."
+    };
     let html = render(
         state,
         None,
         "pages/error.html",
         context! {
             title => "This link no longer works",
-            message => format!("This {what} link has expired or has already been used. Ask your administrator for a new one."),
+            message => format!("This {what} link has expired or has already been used. {fix}"),
             status => 404,
             fields => Vec::<String>::new(),
         },

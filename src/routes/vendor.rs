@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ use crate::domain::questionnaire::{AnswerType, EvidenceRule, Question, Questionn
 use crate::error::AppError;
 use crate::evidence::PutError;
 use crate::ids::{ClarificationId, EvidenceId, QuestionnaireId};
+use crate::routes::QueryParams;
 use crate::routes::download::{clean_file_name, evidence_response};
 use crate::routes::pages::render;
 use crate::routes::parse_path_id;
@@ -385,7 +386,7 @@ struct PageQuery {
 async fn page(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Response, AppError> {
     let access = resolve_or_return!(&state, &token);
     let data = load_page_data(&state, &access).await?;

@@ -85,10 +85,50 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
+    /// The action in words, such as "Vendor updated".
+    pub label: String,
+    /// The fields that changed, as "field: before → after".
+    pub changes: Vec<String>,
     pub object_type: String,
     pub object_id: Uuid,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+}
+
+/// Lists the newest events about any of several objects, newest first: a vendor's page shows
+/// its own events together with those of its assessments and risks.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn list_for_objects(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: Vec<Uuid>,
+    limit: u64,
+) -> Result<Vec<AuditEntry>, sea_orm::DbErr> {
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::TenantId.eq(tenant.0))
+        .filter(audit_event::Column::ObjectId.is_in(ids))
+        .order_by_desc(audit_event::Column::CreatedAt)
+        .order_by_desc(audit_event::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(entry).collect())
+}
+
+fn entry(row: audit_event::Model) -> AuditEntry {
+    AuditEntry {
+        at: row.created_at,
+        actor: row.actor_label,
+        label: action_label(&row.action),
+        changes: describe_changes(row.before.as_ref(), row.after.as_ref()),
+        action: row.action,
+        object_type: row.object_type,
+        object_id: row.object_id,
+        before: row.before,
+        after: row.after,
+    }
 }
 
 /// Lists the newest events about one object, newest first.
@@ -116,6 +156,8 @@ pub async fn list_for_object(
         .map(|row| AuditEntry {
             at: row.created_at,
             actor: row.actor_label,
+            label: action_label(&row.action),
+            changes: describe_changes(row.before.as_ref(), row.after.as_ref()),
             action: row.action,
             object_type: row.object_type,
             object_id: row.object_id,
@@ -123,4 +165,96 @@ pub async fn list_for_object(
             after: row.after,
         })
         .collect())
+}
+
+/// Returns an action in words: "vendor.contact_added" becomes "Vendor contact added".
+pub fn action_label(action: &str) -> String {
+    let words = action.replace(['.', '_'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Lists the fields whose values differ between `before` and `after`, one level of nesting deep
+/// (so a vendor's `profile.phi_access` shows), as "field: before → after".
+pub fn describe_changes(
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Vec<String> {
+    fn flatten(value: Option<&serde_json::Value>) -> Vec<(String, String)> {
+        let Some(serde_json::Value::Object(map)) = value else {
+            return Vec::new();
+        };
+        let mut fields = Vec::new();
+        for (key, value) in map {
+            match value {
+                serde_json::Value::Object(inner) => {
+                    for (inner_key, inner_value) in inner {
+                        fields.push((format!("{key}.{inner_key}"), show(inner_value)));
+                    }
+                }
+                other => fields.push((key.clone(), show(other))),
+            }
+        }
+        fields
+    }
+    fn show(value: &serde_json::Value) -> String {
+        let text = match value {
+            serde_json::Value::Null => "none".to_owned(),
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        if text.chars().count() > 80 {
+            format!("{}…", text.chars().take(80).collect::<String>())
+        } else {
+            text
+        }
+    }
+    const NOISE: &[&str] = &["updated_at", "created_at", "tier_reason"];
+    let old = flatten(before);
+    let new = flatten(after);
+    new.iter()
+        .filter(|(key, _)| !NOISE.contains(&key.as_str()))
+        .filter_map(|(key, value)| {
+            let previous = old
+                .iter()
+                .find(|(old_key, _)| old_key == key)
+                .map(|(_, value)| value.as_str());
+            match previous {
+                Some(previous) if previous == value => None,
+                Some(previous) if before.is_some() => Some(format!("{key}: {previous} → {value}")),
+                _ if before.is_none() => None,
+                _ => Some(format!("{key}: → {value}")),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_changes_lists_changed_fields() {
+        let before = serde_json::json!({ "name": "Acme", "tier": "critical", "profile": { "phi_access": "bulk" }, "updated_at": "x" });
+        let after = serde_json::json!({ "name": "Acme", "tier": "high", "profile": { "phi_access": "limited" }, "updated_at": "y" });
+        assert_eq!(
+            describe_changes(Some(&before), Some(&after)),
+            [
+                "profile.phi_access: bulk → limited",
+                "tier: critical → high"
+            ]
+        );
+        assert!(
+            describe_changes(None, Some(&after)).is_empty(),
+            "a creation lists no changes"
+        );
+    }
+
+    #[test]
+    fn action_label_reads_as_words() {
+        assert_eq!(action_label("vendor.contact_added"), "Vendor contact added");
+    }
 }

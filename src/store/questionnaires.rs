@@ -141,11 +141,12 @@ pub async fn upload(
     let parsed = model::parse(source).map_err(UploadError::Invalid)?;
     if model::shipped()
         .iter()
-        .any(|shipped| shipped.key == parsed.key && shipped.version == parsed.version)
+        .any(|shipped| shipped.key == parsed.key)
     {
         return Err(StoreError::Conflict(format!(
-            "Version {} of {:?} ships with the portal. Give your file another key, or a higher version.",
-            parsed.version, parsed.key
+            "The key {:?} belongs to a questionnaire that ships with the portal, so an upload cannot use it. Give your questionnaire its own key, such as {:?}.",
+            parsed.key,
+            format!("{}-custom", parsed.key)
         ))
         .into());
     }

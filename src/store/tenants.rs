@@ -36,6 +36,33 @@ pub async fn get(
     tenant::Entity::find_by_id(tenant.0).one(conn).await
 }
 
+/// Lists every tenant, oldest first, for operators.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<tenant::Model>, sea_orm::DbErr> {
+    use sea_orm::QueryOrder;
+    tenant::Entity::find()
+        .order_by_asc(tenant::Column::CreatedAt)
+        .all(conn)
+        .await
+}
+
+/// Finds a tenant whose name matches, ignoring case and surrounding spaces.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn find_by_name(
+    conn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<tenant::Model>, sea_orm::DbErr> {
+    let wanted = name.trim().to_lowercase();
+    Ok(list(conn)
+        .await?
+        .into_iter()
+        .find(|tenant| tenant.name.trim().to_lowercase() == wanted))
+}
+
 /// Counts tenants, to tell an empty installation from a used one.
 ///
 /// # Errors

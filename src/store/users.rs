@@ -152,6 +152,9 @@ pub async fn record_failed_sign_in(
 ) -> Result<(), sea_orm::DbErr> {
     let failures = user.failed_sign_ins + 1;
     let locked_until = (failures >= MAX_FAILED_SIGN_INS).then(|| now + LOCKOUT);
+    if let Some(until) = locked_until {
+        tracing::warn!(user_id = %user.id, tenant_id = %user.tenant_id, locked_until = %until, "account locked after repeated failed sign-ins");
+    }
     user::Entity::update_many()
         .col_expr(
             user::Column::FailedSignIns,

@@ -170,7 +170,7 @@ fn audit_value<T: Serialize>(value: &T) -> Option<serde_json::Value> {
 
 fn duplicate_name(name: &str) -> StoreError {
     StoreError::Conflict(format!(
-        "A vendor named {name:?} already exists. Open that vendor, or choose a different name."
+        "A vendor named {name:?} already exists (names are compared ignoring case and spaces; an archived vendor counts too). Find it in the vendor list with status \"All\", or choose a different name."
     ))
 }
 
@@ -597,8 +597,14 @@ pub async fn add_contact(
     now: DateTime<Utc>,
 ) -> Result<Option<Contact>, StoreError> {
     let tx = conn.begin().await?;
-    if get(&tx, tenant, vendor).await?.is_none() {
+    let Some(existing) = get(&tx, tenant, vendor).await? else {
         return Ok(None);
+    };
+    if existing.is_archived() {
+        return Err(StoreError::Conflict(format!(
+            "{} is archived; restore it before changing its contacts.",
+            existing.name
+        )));
     }
     let stored = Contact::from(insert_contact(&tx, tenant, vendor, contact, now).await?);
     audit::record(
@@ -640,6 +646,12 @@ pub async fn remove_contact(
     else {
         return Ok(false);
     };
+    let remaining = contacts(&tx, tenant, vendor).await?.len();
+    if remaining <= 1 {
+        return Err(StoreError::Conflict(
+            "A vendor needs at least one contact to receive questionnaires. Add the new contact first, then remove this one.".to_owned(),
+        ));
+    }
     let removed = Contact::from(row.clone());
     vendor_contact::Entity::delete_by_id(row.id)
         .exec(&tx)
@@ -873,7 +885,11 @@ async fn import_row(
             now,
         )
         .await?;
-        changes.push("vendor details updated".to_owned());
+        let changed = super::audit::describe_changes(
+            audit_value(&before).as_ref(),
+            audit_value(&after).as_ref(),
+        );
+        changes.push(format!("vendor details updated ({})", changed.join("; ")));
     }
     changes.extend(import_contact(tx, tenant, before.id, &row.contact, actor, now).await?);
 

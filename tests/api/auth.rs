@@ -671,3 +671,91 @@ async fn revoked_api_token_is_rejected() {
         401
     );
 }
+
+#[tokio::test]
+async fn same_address_in_two_organizations_can_choose() {
+    let app = spawn_app().await;
+    app.tenant_with_admin("North Clinic", "pat@shared.example.org")
+        .await;
+    app.tenant_with_admin("South Clinic", "pat@shared.example.org")
+        .await;
+    let (response, client) = sign_in(&app, "pat@shared.example.org", PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("accounts in several organizations"));
+    let south = page
+        .split("<option value=\"")
+        .skip(1)
+        .find(|option| option.contains("South Clinic"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_from(&page).unwrap();
+    let chosen = client
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("email", "pat@shared.example.org"),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+            ("tenant_id", &south),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), 303);
+    assert!(
+        client
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("South Clinic")
+    );
+}
+
+#[tokio::test]
+async fn duplicate_organization_name_is_rejected() {
+    let app = spawn_app().await;
+    app.create_tenant("Mercy General", "admin@mercy.example.org")
+        .await;
+    let error = portal::cli::create_tenant_in(
+        &app.state,
+        " mercy general ",
+        "other@mercy.example.org",
+        None,
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("already exists"), "{error}");
+}
+
+#[tokio::test]
+async fn blank_password_is_rejected() {
+    let app = spawn_app().await;
+    let tenant = app
+        .create_tenant("Mercy General", "admin@mercy.example.org")
+        .await;
+    let path = format!(
+        "/welcome/{}",
+        tenant.admin_login_url.rsplit('/').next().unwrap()
+    );
+    let spaces = " ".repeat(16);
+    let response = client()
+        .post(app.url(&path))
+        .form(&[
+            ("name", "Avery"),
+            ("password", spaces.as_str()),
+            ("password_confirmation", spaces.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("not spaces"));
+}

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestTenant, spawn_app};
+use crate::helpers::{TestApp, TestTenant, client, spawn_app_with};
+use crate::workflow::{answer_everything, run_jobs, vendor_link};
 
 /// One tenant's objects, created through the product.
 struct Fixture {
@@ -15,6 +16,10 @@ struct Fixture {
     user_id: String,
     token_id: String,
     questionnaire_key: String,
+    assessment_id: String,
+    link: String,
+    evidence_id: String,
+    risk_id: String,
 }
 
 async fn fixture(app: &TestApp, name: &str, domain: &str) -> Fixture {
@@ -74,7 +79,112 @@ async fn fixture(app: &TestApp, name: &str, domain: &str) -> Fixture {
         303
     );
 
+    // A completed assessment with a general document and at least one risk.
+    let api = app.api(&tenant.api_token);
+    let created: Value = api
+        .post("/api/v1/assessments")
+        .json(&json!({ "vendor_id": vendor["id"], "questionnaire": "healthcare-vendor-security-lite", "due_date": "2099-01-31" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let assessment_id = created["id"].as_str().unwrap().to_owned();
+    run_jobs(app).await;
+    let link = vendor_link(app);
+    let questionnaire: Value = api
+        .get("/api/v1/questionnaires/healthcare-vendor-security-lite")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let every_id: Vec<String> = questionnaire["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|section| {
+            section["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|question| question["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let failing: Vec<&str> = every_id
+        .iter()
+        .map(String::as_str)
+        .filter(|id| *id != "about-phi")
+        .collect();
+    let vendor_client = client();
+    let saved = vendor_client
+        .post(app.url(&link))
+        .form(&answer_everything(&questionnaire, &failing))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"policy".to_vec()).file_name("policy.pdf"),
+    );
+    assert_eq!(
+        vendor_client
+            .post(app.url(&format!("{link}/evidence")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        vendor_client
+            .post(app.url(&format!("{link}/submit")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let page = format!("/assessments/{assessment_id}");
+    let csrf = app.csrf(&admin, &page).await;
+    assert_eq!(
+        admin
+            .post(app.url(&format!("{page}/complete")))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let risks: Value = api
+        .get("/api/v1/risks")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let risk_id = risks["data"][0]["id"]
+        .as_str()
+        .expect("the failing answers produced risks")
+        .to_owned();
+
     let tenant_id = tenant.tenant_id.parse().unwrap();
+    let files = portal::store::assessments::evidence::list(
+        app.state.db().reader(),
+        tenant_id,
+        assessment_id.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let evidence_id = files[0].id.to_string();
+
     let users = portal::store::users::list(app.state.db().reader(), tenant_id)
         .await
         .unwrap();
@@ -92,6 +202,10 @@ async fn fixture(app: &TestApp, name: &str, domain: &str) -> Fixture {
         user_id: invitee.id.to_string(),
         token_id: token.id.to_string(),
         questionnaire_key: key,
+        assessment_id,
+        link,
+        evidence_id,
+        risk_id,
         tenant,
         admin,
     }
@@ -131,12 +245,36 @@ async fn snapshot(app: &TestApp, fixture: &Fixture) -> Value {
         .into_iter()
         .map(|token| json!({ "id": token.id, "revoked": token.revoked_at.is_some() }))
         .collect();
-    json!({ "vendor": vendor, "questionnaire": questionnaire, "users": users, "tokens": tokens, "mail": app.outbox().len() })
+    let assessment: Value = api
+        .get(&format!("/api/v1/assessments/{}", fixture.assessment_id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let risk: Value = api
+        .get(&format!("/api/v1/risks/{}", fixture.risk_id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    json!({
+        "vendor": vendor,
+        "questionnaire": questionnaire,
+        "users": users,
+        "tokens": tokens,
+        "mail": app.outbox().len(),
+        "assessment": assessment,
+        "risk": risk,
+    })
 }
 
 #[tokio::test]
 async fn foreign_ids_return_404_everywhere() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|config| config.run_worker = false).await;
     let a = fixture(&app, "Mercy General", "mercy.example.org").await;
     let b = fixture(&app, "Lakeside Clinic", "lakeside.example.org").await;
     let before = snapshot(&app, &b).await;
@@ -146,6 +284,18 @@ async fn foreign_ids_return_404_everywhere() {
         format!("/vendors/{}", b.vendor_id),
         format!("/vendors/{}/edit", b.vendor_id),
         format!("/questionnaires/{}", b.questionnaire_key),
+        format!("/assessments/new?vendor={}", b.vendor_id),
+        format!("/assessments/{}", b.assessment_id),
+        format!(
+            "/assessments/{}/evidence/{}",
+            b.assessment_id, b.evidence_id
+        ),
+        format!(
+            "/assessments/{}/evidence/{}",
+            a.assessment_id, b.evidence_id
+        ),
+        format!("/risks/{}", b.risk_id),
+        format!("{}/evidence/{}", a.link, b.evidence_id),
     ];
     for path in &page_gets {
         let response = a.admin.get(app.url(path)).send().await.unwrap();
@@ -161,7 +311,15 @@ async fn foreign_ids_return_404_everywhere() {
         ("clinical_criticality", "none"),
         ("email", "x@x.example.com"),
         ("role", "admin"),
-        ("status", "deactivated"),
+        ("status", "closed"),
+        ("decision", "accept"),
+        ("note", "taking over"),
+        ("score", "100"),
+        ("rationale", "taking over this question"),
+        ("question_id", "access-mfa"),
+        ("request", "taking over"),
+        ("residual_likelihood", "1"),
+        ("residual_impact", "1"),
     ];
     let page_posts = [
         format!("/vendors/{}", b.vendor_id),
@@ -173,6 +331,37 @@ async fn foreign_ids_return_404_everywhere() {
         format!("/admin/users/{}", b.user_id),
         format!("/admin/users/{}/link", b.user_id),
         format!("/admin/api-tokens/{}/revoke", b.token_id),
+        format!(
+            "/assessments/{}/contacts/{}/resend",
+            b.assessment_id, b.contact_id
+        ),
+        format!(
+            "/assessments/{}/contacts/{}/revoke",
+            b.assessment_id, b.contact_id
+        ),
+        format!(
+            "/assessments/{}/contacts/{}/resend",
+            a.assessment_id, b.contact_id
+        ),
+        format!("/assessments/{}/start-review", b.assessment_id),
+        format!(
+            "/assessments/{}/evidence/{}/review",
+            b.assessment_id, b.evidence_id
+        ),
+        format!(
+            "/assessments/{}/evidence/{}/review",
+            a.assessment_id, b.evidence_id
+        ),
+        format!(
+            "/assessments/{}/questions/access-mfa/override",
+            b.assessment_id
+        ),
+        format!("/assessments/{}/clarifications", b.assessment_id),
+        format!("/assessments/{}/clarifications/send", b.assessment_id),
+        format!("/assessments/{}/complete", b.assessment_id),
+        format!("/assessments/{}/reopen", b.assessment_id),
+        format!("/assessments/{}/cancel", b.assessment_id),
+        format!("/risks/{}", b.risk_id),
     ];
     for path in &page_posts {
         let response = a

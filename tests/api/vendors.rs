@@ -356,7 +356,7 @@ async fn vendor_form_creates_edits_overrides_and_archives() {
         .unwrap();
     assert!(page.contains("O&#x27;Malley &amp; Sons Billing"));
     assert!(page.contains("Limited PHI access with system integration or offshore access."));
-    assert!(page.contains("vendor.created"));
+    assert!(page.contains("Vendor created"));
 
     let edit = [
         ("csrf_token", csrf.as_str()),
@@ -458,8 +458,13 @@ async fn vendor_form_creates_edits_overrides_and_archives() {
         .text()
         .await
         .unwrap();
-    assert!(history.contains("vendor.updated"));
-    assert!(history.contains("vendor.archived"));
+    assert!(history.contains("Vendor updated"));
+    assert!(
+        history.contains("tier_override.tier: none → critical")
+            || history.contains("tier: high → critical"),
+        "{history}"
+    );
+    assert!(history.contains("Vendor archived"));
 }
 
 #[tokio::test]
@@ -638,4 +643,103 @@ async fn concurrent_writes_all_succeed() {
         .await
         .unwrap();
     assert_eq!(body["total"], 40);
+}
+
+#[tokio::test]
+async fn last_contact_stays_and_archived_vendor_is_frozen() {
+    let app = spawn_app().await;
+    let (tenant, admin) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
+        .await;
+    let created: Value = app
+        .api(&tenant.api_token)
+        .post("/api/v1/vendors")
+        .json(&vendor_json("Acme Labs", "a@acme.example.com"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let contact = created["contacts"][0]["id"].as_str().unwrap();
+    let path = format!("/vendors/{id}");
+    let csrf = app.csrf(&admin, &path).await;
+    let removed = admin
+        .post(app.url(&format!("{path}/contacts/{contact}/remove")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 409);
+    assert!(
+        removed
+            .text()
+            .await
+            .unwrap()
+            .contains("needs at least one contact")
+    );
+
+    admin
+        .post(app.url(&format!("{path}/archive")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let added = admin
+        .post(app.url(&format!("{path}/contacts")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Bo"),
+            ("email", "bo@acme.example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 422);
+    assert!(
+        added
+            .text()
+            .await
+            .unwrap()
+            .contains("is archived; restore it")
+    );
+    let again = app
+        .api(&tenant.api_token)
+        .post("/api/v1/vendors")
+        .json(&vendor_json("ACME labs", "c@acme.example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let body: Value = again.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("an archived vendor counts too")
+    );
+}
+
+#[tokio::test]
+async fn api_query_errors_use_json_shape() {
+    let app = spawn_app().await;
+    let tenant = app
+        .create_tenant("Mercy General", "admin@mercy.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    for path in [
+        "/api/v1/vendors?per_page=abc",
+        "/api/v1/vendors?per_page=500",
+        "/api/v1/vendors?page=0",
+        "/api/v1/questionnaires/healthcare-vendor-security?version=x",
+    ] {
+        let response = api.get(path).send().await.unwrap();
+        assert_eq!(response.status(), 422, "{path}");
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|_| panic!("{path} answers JSON"));
+        assert_eq!(body["error"]["code"], "invalid", "{path}");
+    }
 }

@@ -16,7 +16,7 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn run_jobs(app: &TestApp) -> portal::jobs::Sweep {
+pub async fn run_jobs(app: &TestApp) -> portal::jobs::Sweep {
     portal::jobs::run_due(&app.state).await.expect("jobs run")
 }
 
@@ -60,7 +60,7 @@ async fn send_full(app: &TestApp, token: &str, vendor_id: &str) -> Value {
 }
 
 /// Returns the path of the vendor link in the newest e-mail.
-fn vendor_link(app: &TestApp) -> String {
+pub fn vendor_link(app: &TestApp) -> String {
     let mail = app.outbox();
     let newest = mail.last().expect("an e-mail was written");
     let link = link_in_email(newest, &app.url("/a/"));
@@ -69,7 +69,7 @@ fn vendor_link(app: &TestApp) -> String {
 
 /// Builds form fields that answer every question: the best option everywhere except
 /// `failing`, which gets its worst option.
-fn answer_everything(questionnaire: &Value, failing: &[&str]) -> Vec<(String, String)> {
+pub fn answer_everything(questionnaire: &Value, failing: &[&str]) -> Vec<(String, String)> {
     let mut fields = Vec::new();
     for section in questionnaire["sections"].as_array().unwrap() {
         for question in section["questions"].as_array().unwrap() {

@@ -181,3 +181,34 @@ fn crlf_file_with_blank_lines_keeps_line_numbers() {
     assert_eq!(file.rows[0].line, 3);
     assert!(rejection(&file, 4).contains("bad"));
 }
+
+#[test]
+fn website_is_checked_and_gets_scheme() {
+    let csv = "name,contact_name,contact_email,website\nAcme,Ann,ann@acme.example.com,acme.example.com\nBeta,Bo,bo@beta.example.com,http//broken\n";
+    let file = parse_vendor_csv(csv.as_bytes()).unwrap();
+    assert_eq!(
+        valid_rows(&file)[0].fields.website.as_deref(),
+        Some("https://acme.example.com")
+    );
+    assert!(rejection(&file, 3).contains("website"));
+}
+
+#[test]
+fn large_file_line_numbers_are_right() {
+    let mut csv = String::from("name,contact_name,contact_email\n");
+    for index in 0..5000 {
+        csv.push_str(&format!(
+            "Vendor {index},Contact,c{index}@v{index}.example.com\n\n"
+        ));
+    }
+    let file = parse_vendor_csv(csv.as_bytes()).unwrap();
+    assert_eq!(file.rows.len(), 5000);
+    assert_eq!(file.rows[4999].line, 2 + 2 * 4999);
+}
+
+#[test]
+fn multipart_body_gets_a_hint() {
+    let body = "--------------------------abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.csv\"\r\n\r\nname,contact_name,contact_email\r\n";
+    let message = parse_vendor_csv(body.as_bytes()).unwrap_err();
+    assert!(message.contains("multipart form upload"), "{message}");
+}

@@ -64,15 +64,38 @@ pub fn explain_unknown(reference: &str) -> String {
             );
         }
     }
-    for prefix in ["45 CFR ", "45 CFR §", "§ ", "§"] {
+    for prefix in ["45 CFR §", "45 CFR ", "§ ", "§"] {
         if let Some(rest) = reference.strip_prefix(prefix) {
             let rest = rest.trim();
             if lookup(rest).is_some() {
                 return format!("write control {reference:?} as {rest:?}, without the prefix");
             }
+            return format!(
+                "write control {reference:?} without the prefix; then: {}",
+                explain_unknown(rest)
+            );
         }
     }
     if reference.starts_with("164.") {
+        let standard = format!("{reference}(i)");
+        if lookup(&standard).is_some() {
+            return format!(
+                "{reference:?} is not a citation the portal knows; the standard is cited as {standard:?}"
+            );
+        }
+        let children: Vec<&str> = CONTROLS
+            .keys()
+            .copied()
+            .filter(|known| known.starts_with(reference) && known.len() > reference.len())
+            .collect();
+        if !children.is_empty() {
+            let mut children = children;
+            children.sort_unstable();
+            return format!(
+                "{reference:?} is not a citation the portal knows; cite one of its paragraphs instead: {}",
+                children.join(", ")
+            );
+        }
         return format!(
             "{reference:?} is not a HIPAA Security Rule citation the portal knows; check the paragraph letters and numbers (for example 164.312(a)(2)(iv))"
         );
@@ -106,5 +129,8 @@ mod tests {
         assert!(explain_unknown("45 CFR 164.312(b)").contains("without the prefix"));
         assert!(explain_unknown("164.312(z)").contains("HIPAA"));
         assert!(explain_unknown("SOC2-CC6.1").contains("unknown control reference"));
+        assert!(explain_unknown("164.308(a)(1)").contains("\"164.308(a)(1)(i)\""));
+        assert!(explain_unknown("164.314(a)").contains("164.314(a)(1)"));
+        assert!(explain_unknown("§164.308(a)(1)").contains("without the prefix"));
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/assessments`: send (create), get with status history and scores, list.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use crate::domain::role::Permission;
 use crate::domain::scoring::ScoreReport;
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{AssessmentId, ContactId, VendorId};
+use crate::routes::QueryParams;
 use crate::routes::parse_path_id;
 use crate::routes::staff::assessments::{SendRequest, send};
 use crate::store::assessments::{self, Assessment, AssessmentFilter, ContactAccess, StatusEvent};
@@ -159,7 +160,7 @@ struct ListResponse {
 async fn list(
     State(state): State<AppState>,
     client: ApiClient,
-    Query(query): Query<ListQuery>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ListResponse>, AppError> {
     let mut filter = AssessmentFilter::default();
     let mut errors = FieldErrors::default();

@@ -1,6 +1,6 @@
 //! `/api/v1/questionnaires`: the tenant's questionnaire library.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use crate::auth::ApiClient;
 use crate::domain::questionnaire::Questionnaire;
 use crate::domain::vendor::Tier;
 use crate::error::AppError;
+use crate::routes::QueryParams;
 use crate::store::questionnaires::{self, Origin};
 
 pub fn router() -> Router<AppState> {
@@ -81,7 +82,7 @@ async fn show(
     State(state): State<AppState>,
     client: ApiClient,
     Path(key): Path<String>,
-    Query(query): Query<ShowQuery>,
+    QueryParams(query): QueryParams<ShowQuery>,
 ) -> Result<Json<ShowResponse>, AppError> {
     let entry = questionnaires::find(state.db().reader(), client.tenant_id, &key, query.version)
         .await?

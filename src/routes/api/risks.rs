@@ -1,6 +1,6 @@
 //! `/api/v1/risks`: the risk register as JSON, or as CSV with `Accept: text/csv`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::auth::ApiClient;
 use crate::error::AppError;
 use crate::ids::RiskId;
+use crate::routes::QueryParams;
 use crate::routes::parse_path_id;
 use crate::routes::staff::risks::{RiskQuery, all_matching, csv_response, to_csv};
 use crate::store::risks::{self, Risk};
@@ -39,7 +40,7 @@ async fn list(
     State(state): State<AppState>,
     client: ApiClient,
     headers: HeaderMap,
-    Query(query): Query<RiskQuery>,
+    QueryParams(query): QueryParams<RiskQuery>,
 ) -> Result<Response, AppError> {
     let (filter, after) = query.parse()?;
     if wants_csv(&headers) {

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ use crate::domain::vendor::{
 };
 use crate::error::{AppError, FieldErrors};
 use crate::ids::VendorId;
+use crate::routes::QueryParams;
 use crate::routes::import::{IMPORT_MAX_BYTES, import_csv, too_large};
 use crate::routes::parse_path_id;
 use crate::routes::staff::ListQuery;
@@ -252,9 +253,21 @@ struct ListResponse {
 async fn list(
     State(state): State<AppState>,
     client: ApiClient,
-    Query(query): Query<ListQuery>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<ListResponse>, AppError> {
     let (filter, sort) = query.parse()?;
+    if let Some(per_page) = query
+        .per_page
+        .filter(|per_page| !(1..=200).contains(per_page))
+    {
+        return Err(AppError::invalid(
+            "per_page",
+            format!("per_page {per_page} is outside 1 to 200."),
+        ));
+    }
+    if query.page == Some(0) {
+        return Err(AppError::invalid("page", "Pages are numbered from 1."));
+    }
     let page = vendors::list(
         state.db().reader(),
         client.tenant_id,

@@ -58,7 +58,8 @@ async fn render_users(
                 email => account.email,
                 role => account.role,
                 status => account.status,
-                last_sign_in_at => account.last_sign_in_at,
+                                last_sign_in_at => account.last_sign_in_at,
+                locked_until => account.locked_until.filter(|until| *until > state.clock().now()),
                 is_self => account.id == member.user_id.0,
             }
         })
@@ -340,7 +341,7 @@ async fn render_tokens(
             context! {
                 id => token.id,
                 name => token.name,
-                role => token.role,
+                                role => token.role.parse::<Role>().map(Role::label).unwrap_or("Unknown"),
                 created_at => token.created_at,
                 last_used_at => token.last_used_at,
                 revoked_at => token.revoked_at,

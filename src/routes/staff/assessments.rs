@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ use crate::domain::role::Permission;
 use crate::domain::scoring::{self, FindingPolicy};
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{AssessmentId, ContactId, EvidenceId, VendorId};
+use crate::routes::QueryParams;
 use crate::routes::download::evidence_response;
 use crate::routes::pages::render;
 use crate::routes::parse_path_id;
@@ -73,7 +74,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     member: Member,
-    Query(query): Query<ListQuery>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Response, AppError> {
     let mut filter = AssessmentFilter::default();
     match query.status.as_deref().filter(|value| !value.is_empty()) {
@@ -178,7 +179,7 @@ async fn render_send_form(
 async fn new_form(
     State(state): State<AppState>,
     member: Member,
-    Query(query): Query<NewQuery>,
+    QueryParams(query): QueryParams<NewQuery>,
 ) -> Result<Response, AppError> {
     member.require(Permission::SendAssessments)?;
     let vendor = match query.vendor.as_deref().filter(|value| !value.is_empty()) {
@@ -549,13 +550,6 @@ async fn resend(
     member.require(Permission::SendAssessments)?;
     let row = load(&state, &member, &id).await?;
     let contact: ContactId = parse_path_id(&contact_id)?;
-    let status = assessments::status_of(&row)?;
-    if status.is_closed() {
-        return Err(AppError::Conflict(format!(
-            "The assessment is {}; there is nothing to resend.",
-            status.label().to_lowercase()
-        )));
-    }
     vendors::contacts(
         state.db().reader(),
         member.tenant_id,
@@ -565,6 +559,13 @@ async fn resend(
     .into_iter()
     .find(|known| known.id == contact)
     .ok_or(AppError::NotFound)?;
+    let status = assessments::status_of(&row)?;
+    if status.is_closed() {
+        return Err(AppError::Conflict(format!(
+            "The assessment is {}; there is nothing to resend.",
+            status.label().to_lowercase()
+        )));
+    }
     let now = state.clock().now();
     let tx = state.db().writer().begin().await?;
     assessments::queue_vendor_email(
@@ -794,6 +795,14 @@ async fn review_evidence(
     member.require(Permission::Review)?;
     let row = load(&state, &member, &id).await?;
     let evidence_id: EvidenceId = parse_path_id(&evidence_id)?;
+    evidence::find(
+        state.db().reader(),
+        member.tenant_id,
+        AssessmentId(row.id),
+        evidence_id,
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
     let accepted = match form.decision.as_str() {
         "accept" => true,
         "reject" => false,

@@ -1,7 +1,7 @@
 //! The questionnaire library: browse shipped and uploaded questionnaires, upload new ones.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -14,6 +14,7 @@ use crate::auth::extract::check_csrf;
 use crate::domain::questionnaire::{Questionnaire, controls};
 use crate::domain::role::Permission;
 use crate::error::AppError;
+use crate::routes::QueryParams;
 use crate::routes::pages::render;
 use crate::store::StoreError;
 use crate::store::questionnaires::{self, UploadError};
@@ -24,6 +25,7 @@ const UPLOAD_MAX_BYTES: usize = 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/questionnaires", get(list).post(upload))
+        .route("/questionnaires/format", get(format_guide))
         .route("/questionnaires/{key}", get(show))
         .layer(DefaultBodyLimit::max(UPLOAD_MAX_BYTES + 64 * 1024))
 }
@@ -62,6 +64,21 @@ async fn render_list(
     Ok((status, html).into_response())
 }
 
+/// The file format guide, `docs/questionnaire-format.md`, for administrators writing their own.
+async fn format_guide(
+    State(state): State<AppState>,
+    member: Member,
+) -> Result<Html<String>, AppError> {
+    const GUIDE: &str = include_str!("../../../docs/questionnaire-format.md");
+    const SCHEMA: &str = include_str!("../../../questionnaires/questionnaire.schema.json");
+    render(
+        &state,
+        Some(&member),
+        "pages/questionnaires/format.html",
+        context! { guide => GUIDE, schema => SCHEMA },
+    )
+}
+
 async fn list(State(state): State<AppState>, member: Member) -> Result<Response, AppError> {
     render_list(&state, &member, Vec::new(), None, StatusCode::OK).await
 }
@@ -75,7 +92,7 @@ async fn show(
     State(state): State<AppState>,
     member: Member,
     Path(key): Path<String>,
-    Query(query): Query<ShowQuery>,
+    QueryParams(query): QueryParams<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
     let entry = questionnaires::find(state.db().reader(), member.tenant_id, &key, query.version)
         .await?
@@ -133,6 +150,11 @@ async fn upload(
         )
         .await;
     };
+    if bytes.len() > UPLOAD_MAX_BYTES {
+        return Err(AppError::PayloadTooLarge(
+            "The questionnaire file is larger than 1 MiB.".to_owned(),
+        ));
+    }
     let Ok(source) = std::str::from_utf8(&bytes) else {
         return render_list(
             &state,

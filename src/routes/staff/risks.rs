@@ -2,7 +2,7 @@
 //! the form that edits owner, treatment, due date, status and approval.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -18,6 +18,7 @@ use crate::domain::role::Permission;
 use crate::domain::scoring::{RatingLevel, RiskRating};
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{RiskId, TenantId, UserId};
+use crate::routes::QueryParams;
 use crate::routes::pages::{render, urlencode};
 use crate::routes::parse_path_id;
 use crate::store::audit;
@@ -167,7 +168,7 @@ async fn choices(state: &AppState, tenant: TenantId) -> Result<Value, AppError> 
 async fn list(
     State(state): State<AppState>,
     member: Member,
-    Query(query): Query<RiskQuery>,
+    QueryParams(query): QueryParams<RiskQuery>,
 ) -> Result<Response, AppError> {
     let (filter, after) = query.parse()?;
     let page = risks::list(
@@ -250,7 +251,7 @@ pub fn csv_response(body: String) -> Response {
 async fn export(
     State(state): State<AppState>,
     member: Member,
-    Query(query): Query<RiskQuery>,
+    QueryParams(query): QueryParams<RiskQuery>,
 ) -> Result<Response, AppError> {
     let (filter, _) = query.parse()?;
     let items = all_matching(&state, member.tenant_id, &filter).await?;

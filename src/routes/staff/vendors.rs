@@ -1,7 +1,7 @@
 //! Vendor pages: list, create, view, edit, archive, contacts.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,6 +18,7 @@ use crate::domain::vendor::{
 };
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{ContactId, VendorId};
+use crate::routes::QueryParams;
 use crate::routes::pages::{render, urlencode};
 use crate::routes::parse_path_id;
 use crate::store::vendors::{self, StatusFilter, Vendor, VendorFilter, VendorSort};
@@ -169,7 +170,7 @@ fn choices() -> Value {
 async fn list(
     State(state): State<AppState>,
     member: Member,
-    Query(query): Query<ListQuery>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Html<String>, AppError> {
     let (filter, sort) = query.parse()?;
     let page = vendors::list(
@@ -223,6 +224,7 @@ pub struct VendorForm {
     pub contact_name: String,
     pub contact_email: String,
     pub contact_role: String,
+    pub contact_phone: String,
 }
 
 impl VendorForm {
@@ -303,6 +305,12 @@ impl VendorForm {
                 .ok()
         };
         let tier_override = if self.tier_override.trim().is_empty() {
+            if !self.tier_override_rationale.trim().is_empty() {
+                errors.add(
+                    "tier_override",
+                    "Choose the tier to use, or clear the reason: a reason without an override is not kept.",
+                );
+            }
             None
         } else {
             let tier = self
@@ -321,7 +329,7 @@ impl VendorForm {
                 &self.contact_name,
                 &self.contact_email,
                 &self.contact_role,
-                "",
+                &self.contact_phone,
             ) {
                 Ok(contact) => Some(contact),
                 Err(problems) => {
@@ -346,6 +354,19 @@ impl VendorForm {
             medical_device: self.medical_device.is_some(),
             offshore_access: self.offshore_access.is_some(),
         };
+        if tier_override
+            .as_ref()
+            .is_some_and(|chosen| chosen.tier == profile.tier().tier)
+        {
+            errors.add(
+                "tier_override",
+                format!(
+                    "The profile already gives tier {}; choose \"No override\" instead.",
+                    profile.tier().tier.label()
+                ),
+            );
+            return Err(errors);
+        }
         let input = VendorInput {
             name,
             website,
@@ -427,6 +448,34 @@ async fn create(
     }
 }
 
+type Related = (
+    Vec<crate::store::assessments::Assessment>,
+    Vec<crate::store::risks::Risk>,
+    Vec<audit::AuditEntry>,
+);
+
+/// Loads a vendor's assessments, risks, and the audit trail of all three.
+async fn related(state: &AppState, member: &Member, vendor: &Vendor) -> Result<Related, AppError> {
+    let db = state.db().reader();
+    let filter = crate::store::assessments::AssessmentFilter {
+        vendor: Some(vendor.id),
+        ..Default::default()
+    };
+    let assessments = crate::store::assessments::list(db, member.tenant_id, &filter, 200).await?;
+    let risk_filter = crate::store::risks::RiskFilter {
+        vendor: Some(vendor.id),
+        ..Default::default()
+    };
+    let risks = crate::store::risks::list(db, member.tenant_id, &risk_filter, None, 200)
+        .await?
+        .items;
+    let mut ids = vec![vendor.id.0];
+    ids.extend(assessments.iter().map(|assessment| assessment.id.0));
+    ids.extend(risks.iter().map(|risk| risk.id.0));
+    let history = audit::list_for_objects(db, member.tenant_id, ids, 200).await?;
+    Ok((assessments, risks, history))
+}
+
 async fn load(state: &AppState, member: &Member, id: &str) -> Result<Vendor, AppError> {
     let id: VendorId = parse_path_id(id)?;
     vendors::get(state.db().reader(), member.tenant_id, id)
@@ -441,19 +490,20 @@ async fn show(
 ) -> Result<Html<String>, AppError> {
     let vendor = load(&state, &member, &id).await?;
     let contacts = vendors::contacts(state.db().reader(), member.tenant_id, vendor.id).await?;
-    let history = audit::list_for_object(
-        state.db().reader(),
-        member.tenant_id,
-        "vendor",
-        vendor.id.0,
-        100,
-    )
-    .await?;
+    let (assessments, risks, history) = related(&state, &member, &vendor).await?;
     render(
         &state,
         Some(&member),
         "pages/vendors/show.html",
-        context! { vendor => vendor, contacts => contacts, history => history, errors => FieldErrors::default(), contact_form => context!{} },
+        context! {
+            vendor => vendor,
+            contacts => contacts,
+            assessments => assessments,
+            risks => risks,
+            history => history,
+            errors => FieldErrors::default(),
+            contact_form => context!{},
+        },
     )
 }
 
@@ -613,19 +663,20 @@ async fn add_contact(
         return Ok(Redirect::to(&format!("/vendors/{}#contacts", vendor.id)).into_response());
     }
     let contacts = vendors::contacts(state.db().reader(), member.tenant_id, vendor.id).await?;
-    let history = audit::list_for_object(
-        state.db().reader(),
-        member.tenant_id,
-        "vendor",
-        vendor.id.0,
-        100,
-    )
-    .await?;
+    let (assessments, risks, history) = related(&state, &member, &vendor).await?;
     let html = render(
         &state,
         Some(&member),
         "pages/vendors/show.html",
-        context! { vendor => vendor, contacts => contacts, history => history, errors => errors, contact_form => form },
+        context! {
+            vendor => vendor,
+            contacts => contacts,
+            assessments => assessments,
+            risks => risks,
+            history => history,
+            errors => errors,
+            contact_form => form,
+        },
     )?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
 }
