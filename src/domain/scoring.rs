@@ -57,7 +57,7 @@ impl Serialize for Percent {
     }
 }
 
-/// How one question counted.
+/// The scoring result of one question.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuestionResult {
     pub question_id: String,
@@ -77,7 +77,7 @@ pub struct GroupScore {
     pub id: String,
     pub title: String,
     pub score: Option<Percent>,
-    /// How many questions counted.
+    /// Number of questions counted.
     pub counted: usize,
     /// Sum of weight (hundredths) × score (thousandths), and of weight × 1000: the exact figures
     /// behind `score`.
@@ -221,7 +221,7 @@ impl EvidenceState {
     }
 }
 
-/// Why a question became a finding.
+/// The reason a question became a finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FindingReason {
@@ -367,7 +367,7 @@ impl RatingLevel {
         })
     }
 
-    /// The range of rating values in this band.
+    /// Returns the range of rating values in this band.
     pub fn range(self) -> (i32, i32) {
         match self {
             Self::Low => (1, 4),

@@ -96,7 +96,7 @@ macro_rules! resolve_or_return {
     };
 }
 
-/// What the vendor may do now.
+/// The actions open to the vendor in the current status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 enum Mode {
@@ -436,7 +436,7 @@ fn parse_form(body: &[u8]) -> Result<PostedForm, AppError> {
     Ok(form)
 }
 
-/// JSON answer of a save, for scripts and autosave.
+/// JSON response to a save, for scripts and autosave.
 #[derive(Serialize)]
 struct SaveResult {
     saved: Vec<String>,
@@ -736,7 +736,7 @@ async fn submit(
     .await
     {
         Ok(_) => {}
-        // Another request submitted first; that submission stands.
+        // Another request submitted first, and that submission is kept.
         Err(StoreError::Conflict(_)) => return Ok(back),
         Err(error) => return Err(error.into()),
     }

@@ -233,7 +233,7 @@ pub async fn all_matching(
     }
 }
 
-/// A CSV response with a download file name.
+/// Returns a CSV response with a download file name.
 pub fn csv_response(body: String) -> Response {
     (
         [

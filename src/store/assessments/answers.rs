@@ -1,5 +1,5 @@
 //! Vendor answers, one row per question, each with a version. A save names the version the
-//! vendor's page was built from; if another contact saved the same question meanwhile, the save
+//! vendor's page was built from. If another contact saved the same question meanwhile, the save
 //! is refused as a conflict instead of overwriting silently.
 
 use std::collections::HashMap;

@@ -106,7 +106,7 @@ pub struct StatusEvent {
     pub note: Option<String>,
 }
 
-/// What to send.
+/// The request to send a questionnaire.
 pub struct NewAssessment<'a> {
     pub vendor: VendorId,
     pub questionnaire: QuestionnaireId,

@@ -289,7 +289,7 @@ pub fn parse_answers(
         .collect()
 }
 
-/// What completing a review produced.
+/// The result of completing a review.
 #[derive(Clone, Debug, Serialize)]
 pub struct Completion {
     pub report: ScoreReport,
