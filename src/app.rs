@@ -251,9 +251,19 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        let worker = self
+            .state
+            .config()
+            .run_worker
+            .then(|| tokio::spawn(crate::jobs::run_worker(self.state.clone(), worker_stopped)));
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        let _ = stop_worker.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         self.state.db().clone().close().await;
         Ok(())
     }

@@ -78,7 +78,7 @@ pub fn answer_everything(questionnaire: &Value, failing: &[&str]) -> Vec<(String
             let score = |option: &Value| option["score"].as_f64().unwrap_or(-1.0);
             match question["type"].as_str().unwrap() {
                 "yes_no" | "single_choice" => {
-                    let choice = if failing.contains(&id.as_str()) {
+                    let choice = if failing.contains(&id.as_str()) && question["scored"] != false {
                         options
                             .iter()
                             .filter(|option| !option["score"].is_null())
@@ -938,7 +938,9 @@ async fn failed_send_is_retried_and_link_revoked() {
 
 /// Returns the first risk of a tenant after a lite assessment answered as badly as possible.
 async fn tenant_with_risk(app: &TestApp) -> (crate::helpers::TestTenant, reqwest::Client, Value) {
-    let (tenant, admin) = app.tenant_with_admin("Mercy General", "admin@mercy.example.org").await;
+    let (tenant, admin) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
+        .await;
     let api = app.api(&tenant.api_token);
     let vendor_id = import_vendors(app, &tenant.api_token).await;
     let created: Value = api
@@ -952,16 +954,59 @@ async fn tenant_with_risk(app: &TestApp) -> (crate::helpers::TestTenant, reqwest
         .unwrap();
     run_jobs(app).await;
     let link = vendor_link(app);
-    let questionnaire: Value = api.get("/api/v1/questionnaires/healthcare-vendor-security-lite").send().await.unwrap().json().await.unwrap();
-    let ids: Vec<String> = questionnaire["sections"].as_array().unwrap().iter().flat_map(|section| section["questions"].as_array().unwrap().iter().map(|question| question["id"].as_str().unwrap().to_owned())).collect();
+    let questionnaire: Value = api
+        .get("/api/v1/questionnaires/healthcare-vendor-security-lite")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = questionnaire["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|section| {
+            section["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|question| question["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
     let failing: Vec<&str> = ids.iter().map(String::as_str).collect();
     let vendor = crate::helpers::client();
-    vendor.post(app.url(&link)).form(&answer_everything(&questionnaire, &failing)).send().await.unwrap();
-    assert_eq!(vendor.post(app.url(&format!("{link}/submit"))).send().await.unwrap().status(), 303);
+    vendor
+        .post(app.url(&link))
+        .form(&answer_everything(&questionnaire, &failing))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        vendor
+            .post(app.url(&format!("{link}/submit")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
     let page = format!("/assessments/{}", created["id"].as_str().unwrap());
     let csrf = app.csrf(&admin, &page).await;
-    admin.post(app.url(&format!("{page}/complete"))).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
-    let risks: Value = api.get("/api/v1/risks").send().await.unwrap().json().await.unwrap();
+    admin
+        .post(app.url(&format!("{page}/complete")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let risks: Value = api
+        .get("/api/v1/risks")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     (tenant, admin, risks["data"][0].clone())
 }
 
@@ -971,7 +1016,10 @@ async fn risk_edits_need_approval_and_are_audited() {
     let (tenant, admin, risk) = tenant_with_risk(&app).await;
     let path = format!("/risks/{}", risk["id"].as_str().unwrap());
     let csrf = app.csrf(&admin, &path).await;
-    let users = portal::store::users::list(app.state.db().reader(), tenant.tenant_id.parse().unwrap()).await.unwrap();
+    let users =
+        portal::store::users::list(app.state.db().reader(), tenant.tenant_id.parse().unwrap())
+            .await
+            .unwrap();
     let owner = users[0].id.to_string();
     let base = [
         ("csrf_token", csrf.as_str()),
@@ -981,31 +1029,88 @@ async fn risk_edits_need_approval_and_are_audited() {
         ("due_on", "2099-06-30"),
         ("residual_likelihood", "2"),
         ("residual_impact", "3"),
-        ("compensating_controls", "The vendor reaches only a test system."),
+        (
+            "compensating_controls",
+            "The vendor reaches only a test system.",
+        ),
         ("exception_expires_on", "2099-12-31"),
     ];
     let unapproved = admin.post(app.url(&path)).form(&base).send().await.unwrap();
     assert_eq!(unapproved.status(), 422);
-    assert!(unapproved.text().await.unwrap().contains("needs the approver"));
+    assert!(
+        unapproved
+            .text()
+            .await
+            .unwrap()
+            .contains("needs the approver")
+    );
 
     let mut approved = base.to_vec();
-    approved.push(("approval_rationale", "Accepted until the vendor moves to the new platform."));
-    assert_eq!(admin.post(app.url(&path)).form(&approved).send().await.unwrap().status(), 303);
-    let updated: Value = app.api(&tenant.api_token).get(&format!("/api/v1/{}", path.trim_start_matches('/'))).send().await.unwrap().json().await.unwrap();
+    approved.push((
+        "approval_rationale",
+        "Accepted until the vendor moves to the new platform.",
+    ));
+    assert_eq!(
+        admin
+            .post(app.url(&path))
+            .form(&approved)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let updated: Value = app
+        .api(&tenant.api_token)
+        .get(&format!("/api/v1/{}", path.trim_start_matches('/')))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(updated["status"], "accepted");
     assert_eq!(updated["treatment"], "accept");
     assert_eq!(updated["residual_rating"], 6);
     assert_eq!(updated["residual_level"], "medium");
-    assert_eq!(updated["inherent_rating"], risk["inherent_rating"], "the inherent rating is kept");
+    assert_eq!(
+        updated["inherent_rating"], risk["inherent_rating"],
+        "the inherent rating is kept"
+    );
     assert_eq!(updated["owner_user_id"], owner.as_str());
     assert!(updated["approved_at"].is_string());
-    let page = admin.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Risk updated"));
     assert!(page.contains("status: open → accepted"), "{page}");
 
-    let filtered: Value = app.api(&tenant.api_token).get(&format!("/api/v1/risks?status=accepted&owner_id={owner}&level=medium")).send().await.unwrap().json().await.unwrap();
+    let filtered: Value = app
+        .api(&tenant.api_token)
+        .get(&format!(
+            "/api/v1/risks?status=accepted&owner_id={owner}&level=medium"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
-    let none: Value = app.api(&tenant.api_token).get("/api/v1/risks?level=critical&status=accepted").send().await.unwrap().json().await.unwrap();
+    let none: Value = app
+        .api(&tenant.api_token)
+        .get("/api/v1/risks?level=critical&status=accepted")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(none["data"].as_array().unwrap().is_empty());
 }
 
@@ -1014,7 +1119,14 @@ async fn register_pages_follow_keyset_cursor() {
     let app = app().await;
     let (tenant, _admin, _risk) = tenant_with_risk(&app).await;
     let api = app.api(&tenant.api_token);
-    let all: Value = api.get("/api/v1/risks?limit=1000").send().await.unwrap().json().await.unwrap();
+    let all: Value = api
+        .get("/api/v1/risks?limit=1000")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let total = all["data"].as_array().unwrap().len();
     assert!(total >= 3, "{total}");
     let mut seen = Vec::new();
@@ -1025,15 +1137,57 @@ async fn register_pages_follow_keyset_cursor() {
             None => "/api/v1/risks?limit=2".to_owned(),
         };
         let page: Value = api.get(&path).send().await.unwrap().json().await.unwrap();
-        seen.extend(page["data"].as_array().unwrap().iter().map(|risk| risk["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|risk| risk["id"].as_str().unwrap().to_owned()),
+        );
         match page["next"].as_str() {
             Some(next) => after = Some(next.to_owned()),
             None => break,
         }
     }
-    let expected: Vec<String> = all["data"].as_array().unwrap().iter().map(|risk| risk["id"].as_str().unwrap().to_owned()).collect();
+    let expected: Vec<String> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|risk| risk["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen, expected, "pages neither overlap nor skip");
-    let ratings: Vec<i64> = all["data"].as_array().unwrap().iter().map(|risk| risk["residual_rating"].as_i64().unwrap()).collect();
-    assert!(ratings.windows(2).all(|pair| pair[0] >= pair[1]), "most severe first: {ratings:?}");
-    assert_eq!(api.get("/api/v1/risks?after=garbage").send().await.unwrap().status(), 422);
+    let ratings: Vec<i64> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|risk| risk["residual_rating"].as_i64().unwrap())
+        .collect();
+    assert!(
+        ratings.windows(2).all(|pair| pair[0] >= pair[1]),
+        "most severe first: {ratings:?}"
+    );
+    assert_eq!(
+        api.get("/api/v1/risks?after=garbage")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+}
+
+#[tokio::test]
+async fn background_worker_sends_without_help() {
+    let app = crate::helpers::spawn_app().await;
+    let tenant = app
+        .create_tenant("Mercy General", "admin@mercy.example.org")
+        .await;
+    let vendor_id = import_vendors(&app, &tenant.api_token).await;
+    send_full(&app, &tenant.api_token, &vendor_id).await;
+    // The request wakes the worker, so the e-mail is written within moments; wait at most 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.outbox().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.outbox().len(), 1, "the worker sent the invitation");
 }
