@@ -280,7 +280,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> anyhow::Result<AppSt
     let db = Db::connect(&config.database_url()).await?;
     db.migrate().await?;
     let mailer = Mailer::from_config(&config)?;
-    let evidence = EvidenceStore::from_config(&config)?;
+    let evidence = EvidenceStore::from_config(&config).await?;
     Ok(AppState::new(config, db, mailer, evidence, clock))
 }
 

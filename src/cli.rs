@@ -112,6 +112,12 @@ pub struct Settings {
     /// Endpoint of an S3-compatible server, such as http://127.0.0.1:9000.
     #[arg(long, env = "PORTAL_S3_ENDPOINT")]
     pub s3_endpoint: Option<Url>,
+    /// Server-side encryption of evidence objects in S3: AES256 or aws:kms.
+    #[arg(long, env = "PORTAL_S3_SSE", value_parser = ["AES256", "aws:kms"])]
+    pub s3_sse: Option<String>,
+    /// KMS key id for aws:kms encryption.
+    #[arg(long, env = "PORTAL_S3_SSE_KMS_KEY_ID")]
+    pub s3_sse_kms_key_id: Option<String>,
     /// SMTP server, smtp://USER:PASSWORD@HOST:PORT or smtps://… [default: .eml files in DATA_DIR/outbox].
     #[arg(long, env = "PORTAL_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
@@ -159,6 +165,8 @@ impl Settings {
             .map(EvidenceLocation::parse)
             .transpose()?;
         config.s3_endpoint = self.s3_endpoint;
+        config.s3_encryption = self.s3_sse;
+        config.s3_kms_key_id = self.s3_sse_kms_key_id;
         config.smtp_url = self.smtp_url;
         config.mail_from = self.mail_from;
         config.evidence_max_bytes = self.evidence_max_bytes;

@@ -97,6 +97,10 @@ pub struct Config {
     pub evidence: Option<EvidenceLocation>,
     /// Endpoint of an S3-compatible server, for stores other than AWS.
     pub s3_endpoint: Option<Url>,
+    /// Server-side encryption for new objects: `AES256` or `aws:kms`.
+    pub s3_encryption: Option<String>,
+    /// KMS key for `aws:kms` encryption.
+    pub s3_kms_key_id: Option<String>,
     /// SMTP server URL. Without it, messages are written to `DATA_DIR/outbox` as `.eml` files.
     pub smtp_url: Option<Secret>,
     /// Sender address of every message.
@@ -121,6 +125,8 @@ impl Config {
             database_url: None,
             evidence: None,
             s3_endpoint: None,
+            s3_encryption: None,
+            s3_kms_key_id: None,
             smtp_url: None,
             mail_from: "Vendor Risk Portal <portal@localhost>".to_owned(),
             evidence_max_bytes: DEFAULT_EVIDENCE_MAX_BYTES,
@@ -195,6 +201,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PORTAL_BASE_URL",
     "PORTAL_EVIDENCE",
     "PORTAL_S3_ENDPOINT",
+    "PORTAL_S3_SSE",
+    "PORTAL_S3_SSE_KMS_KEY_ID",
     "PORTAL_SMTP_URL",
     "PORTAL_MAIL_FROM",
     "PORTAL_EVIDENCE_MAX_BYTES",

@@ -79,6 +79,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A service the request needs (such as the evidence store) is down; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
     /// A state-changing form arrived without the CSRF token of the caller's session.
     #[error(
         "This form has expired or did not come from this site. Go back, reload the page and submit it again."
@@ -135,6 +138,7 @@ impl AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -149,6 +153,7 @@ impl AppError {
             Self::Invalid(_) => "invalid",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }

@@ -2,6 +2,8 @@
 //! S3-compatible bucket. Uploads are streamed with bounded memory, hashed with SHA-256 on the
 //! way, and written under a generated key; the original file name lives only in the database.
 
+mod s3;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -39,14 +41,17 @@ pub type ObjectStream = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Byte
 pub enum EvidenceStore {
     /// Files under a directory; keys become relative paths.
     Local { root: PathBuf },
+    /// Objects in an S3-compatible bucket, under a key prefix.
+    S3(s3::S3Store),
 }
 
 impl EvidenceStore {
-    /// Opens the configured store.
+    /// Opens the configured store. For S3, reads the standard `AWS_*` settings; it does not
+    /// contact the server, so a store that is down is reported at the first upload.
     ///
     /// # Errors
     /// Fails when the directory cannot be created.
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+    pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
         match config.evidence_location() {
             EvidenceLocation::Directory(root) => {
                 std::fs::create_dir_all(root.join("tmp")).with_context(|| {
@@ -54,9 +59,9 @@ impl EvidenceStore {
                 })?;
                 Ok(Self::Local { root })
             }
-            EvidenceLocation::S3 { bucket, .. } => anyhow::bail!(
-                "PORTAL_EVIDENCE=s3://{bucket}/… is not supported by this build yet; use a directory"
-            ),
+            EvidenceLocation::S3 { bucket, prefix } => {
+                Ok(Self::S3(s3::S3Store::new(config, bucket, prefix).await))
+            }
         }
     }
 
@@ -72,6 +77,7 @@ impl EvidenceStore {
     {
         match self {
             Self::Local { root } => put_local(root, key, body, limit).await,
+            Self::S3(store) => store.put(key, body, limit).await,
         }
     }
 
@@ -91,6 +97,7 @@ impl EvidenceStore {
                     64 * 1024,
                 )))
             }
+            Self::S3(store) => store.open(key).await,
         }
     }
 
@@ -106,6 +113,43 @@ impl EvidenceStore {
                 Err(error) => Err(anyhow::Error::new(error)
                     .context(format!("Failed to delete evidence object {key}"))),
             },
+            Self::S3(store) => store.delete(key).await,
+        }
+    }
+
+    /// Lists the keys stored under `prefix`, for operators looking for orphaned objects and for
+    /// tests.
+    ///
+    /// # Errors
+    /// Fails when the store cannot be listed.
+    pub async fn list_keys(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        match self {
+            Self::Local { root } => {
+                let mut keys = Vec::new();
+                let mut pending = vec![root.clone()];
+                while let Some(dir) = pending.pop() {
+                    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else {
+                        continue;
+                    };
+                    while let Some(entry) = entries.next_entry().await? {
+                        let path = entry.path();
+                        if path == root.join("tmp") {
+                            continue;
+                        }
+                        if entry.file_type().await?.is_dir() {
+                            pending.push(path);
+                        } else if let Ok(relative) = path.strip_prefix(root) {
+                            let key = relative.to_string_lossy().replace('\\', "/");
+                            if key.starts_with(prefix) {
+                                keys.push(key);
+                            }
+                        }
+                    }
+                }
+                keys.sort();
+                Ok(keys)
+            }
+            Self::S3(store) => store.list_keys(prefix).await,
         }
     }
 }

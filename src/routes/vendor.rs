@@ -892,15 +892,15 @@ async fn upload(
                 Some("file") if stored.is_none() => {
                     let file_name = clean_file_name(field.file_name().unwrap_or_default());
                     let content_type = field.content_type().map_or("application/octet-stream", |value| value).to_owned();
-                    let key = format!("{tenant}/{assessment_id}/{}", uuid::Uuid::new_v4());
+                    // Short keys: some S3-compatible servers turn bucket and key into one file name.
+                    let key = format!("{}/{}", tenant.0.simple(), uuid::Uuid::new_v4().simple());
                     let object = state.evidence().put(&key, field, limit).await.map_err(|error| match error {
                         PutError::TooLarge { limit } => too_large(limit),
                         PutError::Interrupted(message) => AppError::bad_request("upload_interrupted", format!("The upload broke off ({message}). Try again.")),
                         PutError::Store(cause) => {
                             tracing::error!(error = format!("{cause:#}"), assessment_id = %assessment_id, "evidence store failed");
-                            AppError::bad_request(
-                                "store_unavailable",
-                                "The file could not be stored because the document store is not available. Nothing was saved; try again in a few minutes.",
+                            AppError::Unavailable(
+                                "The file could not be stored because the document store is not available. Nothing was saved; try again in a few minutes.".to_owned(),
                             )
                         }
                     })?;

@@ -112,6 +112,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         }
         _ => None,
     };
+    if let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") {
+        // Each test gets its own bucket on the S3-compatible server.
+        config.s3_endpoint = Some(endpoint.parse().expect("TEST_S3_ENDPOINT is a URL"));
+        config.evidence = Some(portal::config::EvidenceLocation::S3 {
+            bucket: format!(
+                "portal-test-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..16]
+            ),
+            prefix: "evidence".to_owned(),
+        });
+    }
     adjust(&mut config);
     let clock = Clock::manual(chrono::Utc::now());
     let application = Application::build(config, clock.clone())
@@ -119,6 +130,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let state = application.state().clone();
+    let own_bucket = matches!(state.config().evidence_location(), portal::config::EvidenceLocation::S3 { bucket, .. } if bucket.starts_with("portal-test-") && bucket != "portal-test-unreachable");
+    if let (portal::evidence::EvidenceStore::S3(store), true) = (state.evidence(), own_bucket) {
+        store
+            .ensure_bucket()
+            .await
+            .expect("the test bucket is created");
+    }
     tokio::spawn(application.run_until_stopped(std::future::pending()));
     TestApp {
         address,
@@ -226,6 +244,15 @@ impl TestApp {
             .iter()
             .map(|path| std::fs::read_to_string(path).unwrap())
             .collect()
+    }
+
+    /// Returns the keys of every object in the evidence store, local or S3.
+    pub async fn evidence_keys(&self) -> Vec<String> {
+        self.state
+            .evidence()
+            .list_keys("")
+            .await
+            .expect("the evidence store lists its objects")
     }
 
     pub fn api(&self, token: &str) -> ApiClient {

@@ -7,6 +7,7 @@ mod health;
 mod helpers;
 mod import;
 mod questionnaires;
+mod services;
 mod tenancy;
 mod vendors;
 mod workflow;

@@ -135,28 +135,6 @@ async fn upload(
     client.post(url).multipart(form).send().await.unwrap()
 }
 
-fn files_in(dir: &std::path::Path) -> usize {
-    walk(dir)
-        .into_iter()
-        .filter(|path| !path.starts_with(dir.join("tmp")))
-        .count()
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(walk(&path));
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
 #[tokio::test]
 async fn whole_flow_from_send_to_risk_register() {
     let app = app().await;
@@ -248,7 +226,6 @@ async fn whole_flow_from_send_to_risk_register() {
     assert!(missing.contains("needs a document attached"), "{missing}");
 
     // Evidence: a non-ASCII name, an empty file, and one above the limit.
-    let evidence_dir = app.data_dir.path().join("evidence");
     let empty = upload(
         &vendor,
         &app.url(&format!("{link}/evidence")),
@@ -269,7 +246,11 @@ async fn whole_flow_from_send_to_risk_register() {
     .await;
     assert_eq!(big.status(), 413);
     assert!(big.text().await.unwrap().contains("limit of 1 MiB"));
-    assert_eq!(files_in(&evidence_dir), 0, "rejected uploads leave no file");
+    assert_eq!(
+        app.evidence_keys().await.len(),
+        0,
+        "rejected uploads leave no object"
+    );
 
     let required: Vec<String> = questionnaire["sections"]
         .as_array()
@@ -306,7 +287,7 @@ async fn whole_flow_from_send_to_risk_register() {
             response.text().await.unwrap_or_default()
         );
     }
-    assert_eq!(files_in(&evidence_dir), required.len());
+    assert_eq!(app.evidence_keys().await.len(), required.len());
 
     // Submit twice, as a double click would: one submission.
     for _ in 0..2 {
