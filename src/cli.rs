@@ -121,6 +121,9 @@ pub struct Settings {
     /// SMTP server, smtp://USER:PASSWORD@HOST:PORT or smtps://… [default: .eml files in DATA_DIR/outbox].
     #[arg(long, env = "PORTAL_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
+    /// PEM file of a certificate authority to trust for the SMTP server's certificate.
+    #[arg(long, env = "PORTAL_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// Sender of every e-mail, such as "Vendor Risk <risk@hospital.example>".
     #[arg(
         long,
@@ -168,6 +171,7 @@ impl Settings {
         config.s3_encryption = self.s3_sse;
         config.s3_kms_key_id = self.s3_sse_kms_key_id;
         config.smtp_url = self.smtp_url;
+        config.smtp_ca_file = self.smtp_ca_file;
         config.mail_from = self.mail_from;
         config.evidence_max_bytes = self.evidence_max_bytes;
         if self.session_idle_minutes < 5 {

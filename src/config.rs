@@ -103,6 +103,9 @@ pub struct Config {
     pub s3_kms_key_id: Option<String>,
     /// SMTP server URL. Without it, messages are written to `DATA_DIR/outbox` as `.eml` files.
     pub smtp_url: Option<Secret>,
+    /// PEM file of a certificate authority to trust for the SMTP server's TLS certificate, for
+    /// servers with certificates from a hospital's internal CA.
+    pub smtp_ca_file: Option<PathBuf>,
     /// Sender address of every message.
     pub mail_from: String,
     /// Largest accepted evidence upload, in bytes.
@@ -128,6 +131,7 @@ impl Config {
             s3_encryption: None,
             s3_kms_key_id: None,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: "Vendor Risk Portal <portal@localhost>".to_owned(),
             evidence_max_bytes: DEFAULT_EVIDENCE_MAX_BYTES,
             session_idle_minutes: 8 * 60,
@@ -204,6 +208,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PORTAL_S3_SSE",
     "PORTAL_S3_SSE_KMS_KEY_ID",
     "PORTAL_SMTP_URL",
+    "PORTAL_SMTP_CA_FILE",
     "PORTAL_MAIL_FROM",
     "PORTAL_EVIDENCE_MAX_BYTES",
     "PORTAL_SESSION_IDLE_MINUTES",

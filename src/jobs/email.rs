@@ -133,9 +133,11 @@ pub async fn send_vendor_email(state: &AppState, job: &job::Model) -> anyhow::Re
         )
         .with_context(|| format!("Failed to render the {template} e-mail"))?;
     let to = mailbox(&contact.name, &contact.email)?;
+    // The same Message-ID on every attempt lets a message sent twice after a crash be told apart.
+    let message_id = Some(format!("<job-{}@vendor-risk-portal>", job.id));
     if let Err(error) = state
         .mailer()
-        .send(&state.config().mail_from, to, content)
+        .send_with_id(&state.config().mail_from, to, content, message_id)
         .await
     {
         // The link's secret was never delivered, so it must not stay usable.
@@ -174,12 +176,14 @@ pub async fn send_staff_email(state: &AppState, job: &job::Model) -> anyhow::Res
             },
         )
         .with_context(|| format!("Failed to render the {template} e-mail"))?;
+    let message_id = Some(format!("<job-{}@vendor-risk-portal>", job.id));
     state
         .mailer()
-        .send(
+        .send_with_id(
             &state.config().mail_from,
             mailbox(&member.name, &member.email)?,
             content,
+            message_id,
         )
         .await?;
     tracing::info!(job_id = %job.id, assessment_id = %loaded.assessment.id, user_id = %user_id, template, "staff e-mail sent");

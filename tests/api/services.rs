@@ -266,3 +266,152 @@ async fn unreachable_or_refusing_store_stores_nothing() {
         assert!(files.is_empty(), "{label}: no record without its object");
     }
 }
+
+/// Starts the portal sending through `smtp_url`, sends a lite questionnaire to a contact with a
+/// hard-to-encode name, and runs the e-mail job. Returns the app and the contact's address.
+async fn send_through(
+    smtp_url: &str,
+    ca_file: Option<&str>,
+) -> (TestApp, String, portal::jobs::Sweep) {
+    let app = spawn_app_with(|config| {
+        config.run_worker = false;
+        config.smtp_url = Some(portal::config::Secret::new(smtp_url));
+        config.smtp_ca_file = ca_file.map(Into::into);
+    })
+    .await;
+    let address = format!(
+        "renee.{}@imaging.example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let tenant = app
+        .create_tenant("St. Anne's Hospital & Clinics", "admin@stanne.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    let vendor: Value = api
+        .post("/api/v1/vendors")
+        .json(&json!({ "name": "Imaging Partner", "contacts": [{ "name": "Renée O'Brien, Jr.", "email": address }] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = api
+        .post("/api/v1/assessments")
+        .json(&json!({ "vendor_id": vendor["id"], "questionnaire": "healthcare-vendor-security-lite", "due_date": "2099-01-31" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let sweep = run_jobs(&app).await;
+    (app, address, sweep)
+}
+
+/// Fetches the raw message sent to `address` from a maildev server's REST API.
+async fn from_maildev(api: &str, address: &str) -> String {
+    let list: Value = reqwest::get(format!("{api}/api/email"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|message| {
+            message["envelope"]["to"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|rcpt| rcpt["address"] == address))
+        })
+        .unwrap_or_else(|| panic!("no message to {address} at {api}"));
+    reqwest::get(format!(
+        "{api}/api/email/{}/source",
+        message["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap()
+}
+
+/// Checks a received invitation with mail-parser, which shares no code with lettre.
+async fn check_invitation(app: &TestApp, raw: &str, address: &str) {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a MIME message");
+    let to = message.to().unwrap().first().unwrap();
+    assert_eq!(to.name(), Some("Renée O'Brien, Jr."));
+    assert_eq!(to.address(), Some(address));
+    assert!(
+        message
+            .subject()
+            .unwrap()
+            .contains("St. Anne's Hospital & Clinics")
+    );
+    assert!(
+        message.message_id().unwrap().starts_with("job-"),
+        "{:?}",
+        message.message_id()
+    );
+    let text = message.body_text(0).expect("a plain-text part");
+    let html = message.body_html(0).expect("an HTML part");
+    assert!(text.contains("St. Anne's Hospital & Clinics"));
+    assert!(html.contains("St. Anne&#x27;s Hospital &amp; Clinics"));
+    let start = text
+        .find(&app.url("/a/"))
+        .expect("the link is in the text part");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert_eq!(
+        client().get(&link).send().await.unwrap().status(),
+        200,
+        "the link is intact"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_SMTP_URL and TEST_SMTP_API (maildev); run by .ci/run"]
+async fn smtp_delivers_both_parts_to_maildev() {
+    let (app, address, sweep) = send_through(&required("TEST_SMTP_URL"), None).await;
+    assert_eq!(sweep.done, 1);
+    let raw = from_maildev(&required("TEST_SMTP_API"), &address).await;
+    check_invitation(&app, &raw, &address).await;
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_SMTPS_URL, TEST_SMTPS_API and TEST_SMTP_CA_FILE; run by .ci/run"]
+async fn smtps_with_login_and_private_ca() {
+    let ca = required("TEST_SMTP_CA_FILE");
+    let (app, address, sweep) = send_through(&required("TEST_SMTPS_URL"), Some(&ca)).await;
+    assert_eq!(sweep.done, 1, "sent over TLS with the login");
+    let raw = from_maildev(&required("TEST_SMTPS_API"), &address).await;
+    check_invitation(&app, &raw, &address).await;
+
+    // A wrong password is a failed attempt that is retried later, not a lost message.
+    let wrong = required("TEST_SMTPS_URL").replace(":secret@", ":wrong@");
+    let (_, _, sweep) = send_through(&wrong, Some(&ca)).await;
+    assert_eq!(sweep.retried, 1);
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_STARTTLS_URL, TEST_STARTTLS_MAILDIR and TEST_SMTP_CA_FILE; run by .ci/run"]
+async fn starttls_with_login_and_private_ca() {
+    let ca = required("TEST_SMTP_CA_FILE");
+    let (app, address, sweep) = send_through(&required("TEST_STARTTLS_URL"), Some(&ca)).await;
+    assert_eq!(sweep.done, 1);
+    let maildir = std::path::PathBuf::from(required("TEST_STARTTLS_MAILDIR")).join("new");
+    let raw = std::fs::read_dir(&maildir)
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .find(|message| message.contains(&address))
+        .expect("the message is in the Maildir");
+    check_invitation(&app, &raw, &address).await;
+
+    // Without the CA the server's certificate is not trusted, so nothing is sent.
+    let (_, _, sweep) = send_through(&required("TEST_STARTTLS_URL"), None).await;
+    assert_eq!(sweep.retried, 1);
+}

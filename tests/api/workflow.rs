@@ -870,28 +870,24 @@ async fn links_expire_and_can_be_revoked_and_resent() {
 }
 
 #[tokio::test]
-async fn failed_send_is_retried_and_link_revoked() {
+async fn failed_send_is_retried_and_shown_to_staff() {
     let app = spawn_app_with(|config| {
         config.run_worker = false;
         // Nothing listens on port 9 of the loopback address, so every send fails at once.
         config.smtp_url = Some(portal::config::Secret::new("smtp://127.0.0.1:9"));
     })
     .await;
-    let tenant = app
-        .create_tenant("Mercy General", "admin@mercy.example.org")
+    let (tenant, admin) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
         .await;
     let vendor_id = import_vendors(&app, &tenant.api_token).await;
-    send_full(&app, &tenant.api_token, &vendor_id).await;
+    let created = send_full(&app, &tenant.api_token, &vendor_id).await;
     let sweep = run_jobs(&app).await;
     assert_eq!(sweep.retried, 1);
-    let jobs = portal::store::jobs::list(
-        app.state.db().reader(),
-        tenant.tenant_id.parse().unwrap(),
-        None,
-        10,
-    )
-    .await
-    .unwrap();
+    let tenant_id = tenant.tenant_id.parse().unwrap();
+    let jobs = portal::store::jobs::list(app.state.db().reader(), tenant_id, None, 10)
+        .await
+        .unwrap();
     assert_eq!(jobs[0].status, "queued");
     assert!(
         jobs[0].last_error.as_deref().unwrap().contains("SMTP"),
@@ -903,7 +899,8 @@ async fn failed_send_is_retried_and_link_revoked() {
         portal::jobs::Sweep::default(),
         "the retry waits for its backoff"
     );
-    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    use sea_orm::EntityTrait;
     let live = portal::store::entities::access_link::Entity::find()
         .all(app.state.db().reader())
         .await
@@ -912,9 +909,57 @@ async fn failed_send_is_retried_and_link_revoked() {
         .filter(|link| link.revoked_at.is_none())
         .count();
     assert_eq!(live, 0, "a link whose e-mail failed is revoked");
-    let _ = portal::store::entities::access_link::Entity::find()
-        .count(app.state.db().reader())
-        .await;
+
+    let page = admin
+        .get(app.url(&format!("/assessments/{}", created["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("E-mail not sent yet"),
+        "staff see the failure"
+    );
+
+    // After the last attempt the job waits for an administrator, who can retry it.
+    for _ in 0..10 {
+        app.clock.advance(chrono::TimeDelta::hours(5));
+        run_jobs(&app).await;
+        // Keep the administrator's session alive across the simulated hours.
+        admin.get(app.url("/")).send().await.unwrap();
+    }
+    let jobs = portal::store::jobs::list(app.state.db().reader(), tenant_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs[0].status, "failed");
+    assert_eq!(jobs[0].attempts, portal::store::jobs::DEFAULT_MAX_ATTEMPTS);
+    let listed = admin
+        .get(app.url("/admin/jobs?status=failed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("The SMTP server did not accept the message"),
+        "{listed}"
+    );
+    let csrf = app.csrf(&admin, "/admin/jobs").await;
+    let retried = admin
+        .post(app.url(&format!("/admin/jobs/{}/retry", jobs[0].id)))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 303);
+    let jobs = portal::store::jobs::list(app.state.db().reader(), tenant_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs[0].status, "queued");
+    assert_eq!(run_jobs(&app).await.retried, 1, "it runs again at once");
 }
 
 /// Returns the first risk of a tenant after a lite assessment answered as badly as possible.

@@ -18,11 +18,11 @@ use crate::domain::role::{Permission, Role};
 use crate::error::{AppError, FieldErrors};
 use crate::ids::{ApiTokenId, UserId};
 use crate::routes::pages::render;
-use crate::routes::parse_path_id;
+use crate::routes::{QueryParams, parse_path_id};
 use crate::store::audit::{self, Change};
 use crate::store::entities::user;
 use crate::store::users::{self, LinkPurpose, STATUS_ACTIVE, STATUS_DEACTIVATED, STATUS_INVITED};
-use crate::store::{api_tokens, is_unique_violation, sessions};
+use crate::store::{api_tokens, is_unique_violation, jobs, sessions};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/link", post(send_link))
         .route("/admin/api-tokens", get(tokens_page).post(create_token))
         .route("/admin/api-tokens/{id}/revoke", post(revoke_token))
+        .route("/admin/jobs", get(jobs_page))
+        .route("/admin/jobs/{id}/retry", post(retry_job))
 }
 
 fn roles() -> Vec<minijinja::Value> {
@@ -461,4 +463,66 @@ async fn revoke_token(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/api-tokens").into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct JobsQuery {
+    status: Option<String>,
+}
+
+/// Shows the tenant's background jobs (e-mails), newest first, with their errors.
+async fn jobs_page(
+    State(state): State<AppState>,
+    member: Member,
+    QueryParams(query): QueryParams<JobsQuery>,
+) -> Result<Response, AppError> {
+    member.require(Permission::Administer)?;
+    let status = query.status.as_deref().filter(|status| !status.is_empty());
+    if let Some(status) =
+        status.filter(|status| !["queued", "running", "done", "failed"].contains(status))
+    {
+        return Err(AppError::invalid(
+            "status",
+            format!("{status:?} is not a job status; use queued, running, done or failed."),
+        ));
+    }
+    let jobs = jobs::list(state.db().reader(), member.tenant_id, status, 500).await?;
+    let html = render(
+        &state,
+        Some(&member),
+        "pages/admin/jobs.html",
+        context! { jobs => jobs, status => status.unwrap_or("") },
+    )?;
+    Ok(html.into_response())
+}
+
+async fn retry_job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { member, .. }: StaffForm<NoFields>,
+) -> Result<Response, AppError> {
+    member.require(Permission::Administer)?;
+    let id: uuid::Uuid = parse_path_id(&id)?;
+    let now = state.clock().now();
+    let tx = state.db().writer().begin().await?;
+    if !jobs::retry(&tx, member.tenant_id, id, now).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &tx,
+        member.tenant_id,
+        &member.actor(),
+        Change {
+            action: "job.retried",
+            object_type: "job",
+            object_id: id,
+            before: None,
+            after: None,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.wake_worker();
+    Ok(Redirect::to("/admin/jobs?status=failed").into_response())
 }

@@ -531,6 +531,12 @@ pub struct ContactAccess {
     pub live_links: usize,
     pub last_sent_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// State of the newest e-mail to this contact: queued, running, done or failed.
+    pub email_status: Option<String>,
+    /// Why the newest e-mail failed, while it is retried or after its last attempt.
+    pub email_error: Option<String>,
+    /// When a queued retry of the newest e-mail runs.
+    pub email_next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// Lists the contacts an assessment was sent to, with their links.
@@ -549,17 +555,18 @@ pub async fn contact_access(
         .order_by_asc(access_link::Column::CreatedAt)
         .all(conn)
         .await?;
-    let sent_to: Vec<Uuid> =
+    let email_jobs: Vec<crate::store::entities::job::Model> =
         jobs::list_by_key_prefix(conn, tenant, &format!("assessment:{assessment}:"))
             .await?
-            .iter()
+            .into_iter()
             .filter(|job| job.kind == JOB_VENDOR_EMAIL)
-            .filter_map(|job| {
-                job.payload["contact_id"]
-                    .as_str()
-                    .and_then(|id| id.parse().ok())
-            })
             .collect();
+    let contact_of = |job: &crate::store::entities::job::Model| -> Option<Uuid> {
+        job.payload["contact_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+    };
+    let sent_to: Vec<Uuid> = email_jobs.iter().filter_map(contact_of).collect();
     let contacts = vendor_contact::Entity::find()
         .filter(vendor_contact::Column::TenantId.eq(tenant.0))
         .filter(vendor_contact::Column::Id.is_in(sent_to))
@@ -577,7 +584,17 @@ pub async fn contact_access(
                 .iter()
                 .filter(|link| link.revoked_at.is_none() && link.expires_at > now)
                 .collect();
+            let newest_job = email_jobs
+                .iter()
+                .rev()
+                .find(|job| contact_of(job) == Some(contact.id));
+            let pending = newest_job.filter(|job| job.status != jobs::STATUS_DONE);
             ContactAccess {
+                email_status: newest_job.map(|job| job.status.clone()),
+                email_error: pending.and_then(|job| job.last_error.clone()),
+                email_next_attempt_at: pending
+                    .filter(|job| job.status == jobs::STATUS_QUEUED && job.attempts > 0)
+                    .map(|job| job.run_at),
                 contact_id: ContactId(contact.id),
                 name: contact.name,
                 email: contact.email,
