@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/static/portal.css", get(stylesheet))
+        .route("/static/vendor.js", get(vendor_script))
         .nest("/api/v1", api::router())
         .merge(pages::router(state.clone()))
         .fallback(pages::not_found_page)
@@ -36,6 +37,16 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
         }
     }
+}
+
+async fn vendor_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/vendor.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

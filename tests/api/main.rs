@@ -2,6 +2,7 @@
 //! HTTP. They run on SQLite, or on PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod auth;
+mod browser;
 mod cli;
 mod health;
 mod helpers;
