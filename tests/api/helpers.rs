@@ -307,3 +307,74 @@ pub fn link_in_email(eml: &str, prefix: &str) -> String {
         .map_or(unfolded.len(), |end| start + end);
     unfolded[start..end].to_owned()
 }
+
+/// A `portal serve` process started from the built binary, stopped with SIGTERM when dropped.
+pub struct ServeProcess {
+    child: std::process::Child,
+    pub address: String,
+    /// Log lines printed after the start, read on demand.
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+}
+
+impl ServeProcess {
+    /// Starts `portal serve --bind 127.0.0.1:0` with the given environment and waits until it
+    /// logs its address.
+    pub fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .env("PORTAL_LOG_FORMAT", "json")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("portal serve starts");
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut address = None;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let event: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+            if event["message"] == "portal is listening" {
+                address = Some(format!("http://{}", event["address"].as_str().unwrap()));
+                break;
+            }
+        }
+        Self {
+            child,
+            address: address.expect("the server reports its address"),
+            lines,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends SIGTERM, waits for the exit and returns the remaining log lines and the status.
+    pub fn stop(mut self) -> (Vec<String>, std::process::ExitStatus) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let status = self.child.wait().unwrap();
+        let rest = self.lines.by_ref().map_while(Result::ok).collect();
+        (rest, status)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}

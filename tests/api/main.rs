@@ -7,6 +7,8 @@ mod cli;
 mod health;
 mod helpers;
 mod import;
+mod instances;
+mod migrations;
 mod questionnaires;
 mod services;
 mod tenancy;
