@@ -392,7 +392,9 @@ async fn smtps_with_login_and_private_ca() {
     check_invitation(&app, &raw, &address).await;
 
     // A wrong password is a failed attempt that is retried later, not a lost message.
-    let wrong = required("TEST_SMTPS_URL").replace(":secret@", ":wrong@");
+    let mut wrong = url::Url::parse(&required("TEST_SMTPS_URL")).unwrap();
+    wrong.set_password(Some("not-the-password")).unwrap();
+    let wrong = wrong.to_string();
     let (_, _, sweep) = send_through(&wrong, Some(&ca)).await;
     assert_eq!(sweep.retried, 1);
 }
