@@ -232,6 +232,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         tracing::warn!(variable = %name, "unknown PORTAL_ variable ignored; check its spelling against the README's configuration table");
     }
     let application = Application::build(config, Clock::System).await?;
+    let shutdown = shutdown_signal()?;
     let state = application.state().clone();
     if demo {
         crate::demo::seed(&state).await?;
@@ -245,40 +246,41 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         "portal is listening"
     );
     application
-        .run_until_stopped(shutdown_signal())
+        .run_until_stopped(shutdown)
         .await
         .context("The web server stopped with an error")?;
     tracing::info!("portal stopped");
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %error, "failed to listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Registers the handlers for Ctrl-C and SIGTERM at once, so that a signal that arrives right
+/// after start-up is not missed, and returns a future that completes on either.
+///
+/// # Errors
+/// Fails when the handlers cannot be registered.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("Failed to listen for Ctrl-C")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("Failed to listen for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(error) => {
-                tracing::error!(error = %error, "failed to listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+            tracing::info!("shutdown requested; finishing requests in flight");
+        })
     }
-    tracing::info!("shutdown requested; finishing requests in flight");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutdown requested; finishing requests in flight");
+        })
+    }
 }
 
 /// The output of `portal tenant create`.
