@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_foundation;
 mod m20261205_000002_assessments;
+mod m20261206_000003_schedule;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261204_000001_foundation::Migration),
             Box::new(m20261205_000002_assessments::Migration),
+            Box::new(m20261206_000003_schedule::Migration),
         ]
     }
 }

@@ -257,9 +257,25 @@ impl Application {
             .config()
             .run_worker
             .then(|| tokio::spawn(crate::jobs::run_worker(self.state.clone(), worker_stopped)));
+        let mut scheduler = None;
+        if self.state.config().run_worker
+            && let Some(expression) = self.state.config().schedule.clone()
+        {
+            crate::jobs::schedule::sweep_and_wake(&self.state).await;
+            match crate::jobs::schedule::start_cron(self.state.clone(), &expression).await {
+                Ok(running) => scheduler = Some(running),
+                Err(error) => tracing::error!(
+                    error = format!("{error:#}"),
+                    "the schedule did not start; run `portal jobs run-due` from cron instead"
+                ),
+            }
+        }
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        if let Some(mut scheduler) = scheduler {
+            let _ = scheduler.shutdown().await;
+        }
         let _ = stop_worker.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;

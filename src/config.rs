@@ -115,7 +115,16 @@ pub struct Config {
     /// Whether `serve` runs the background job worker. Tests turn it off and run jobs
     /// themselves, so that they see every e-mail at a known point.
     pub run_worker: bool,
+    /// How long a worker may hold a claimed job before another worker takes it over, as after a
+    /// crash.
+    pub job_lease: chrono::TimeDelta,
+    /// Cron expression (with seconds) of the schedule sweep; none turns the sweep off, for
+    /// operators who run `portal jobs run-due` from system cron instead.
+    pub schedule: Option<String>,
 }
+
+/// The schedule sweep runs every 15 minutes, at second 0.
+pub const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
 
 impl Config {
     /// Returns the defaults with the data directory set, as `portal serve` would start with no
@@ -136,6 +145,8 @@ impl Config {
             evidence_max_bytes: DEFAULT_EVIDENCE_MAX_BYTES,
             session_idle_minutes: 8 * 60,
             run_worker: true,
+            job_lease: chrono::TimeDelta::minutes(5),
+            schedule: Some(DEFAULT_SCHEDULE.to_owned()),
         }
     }
 
@@ -212,6 +223,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PORTAL_MAIL_FROM",
     "PORTAL_EVIDENCE_MAX_BYTES",
     "PORTAL_SESSION_IDLE_MINUTES",
+    "PORTAL_JOB_LEASE_SECONDS",
+    "PORTAL_SCHEDULE",
     "PORTAL_LOG_FORMAT",
 ];
 

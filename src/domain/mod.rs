@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod questionnaire;
 pub mod risk;
 pub mod role;
+pub mod schedule;
 pub mod scoring;
 pub mod vendor;
 

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::domain::lifecycle::Status;
 use crate::ids::{AssessmentId, ContactId, TenantId};
 use crate::store::assessments::{self, review};
-use crate::store::entities::{assessment, job, tenant, user, vendor, vendor_contact};
+use crate::store::entities::{assessment, evidence, job, tenant, user, vendor, vendor_contact};
 
 fn payload_id(job: &job::Model, field: &str) -> anyhow::Result<Uuid> {
     job.payload[field]
@@ -25,6 +25,18 @@ fn mailbox(name: &str, address: &str) -> anyhow::Result<Mailbox> {
         .parse()
         .with_context(|| "a stored e-mail address does not parse")?;
     Ok(Mailbox::new(Some(name.to_owned()), address))
+}
+
+/// Templates of e-mails that only make sense while the vendor has not submitted.
+fn is_reminder(template: &str) -> bool {
+    matches!(
+        template,
+        "assessment_reminder" | "assessment_overdue" | "assessment_escalation"
+    )
+}
+
+fn waits_for_submission(status: Status) -> bool {
+    matches!(status, Status::Sent | Status::InProgress)
 }
 
 struct Loaded {
@@ -81,15 +93,19 @@ pub async fn send_vendor_email(state: &AppState, job: &job::Model) -> anyhow::Re
         tracing::info!(job_id = %job.id, status = status.as_str(), "assessment is closed; e-mail not sent");
         return Ok(());
     }
+    let template = job.payload["template"]
+        .as_str()
+        .unwrap_or("assessment_invitation");
+    if is_reminder(template) && !waits_for_submission(status) {
+        tracing::info!(job_id = %job.id, status = status.as_str(), template, "the vendor submitted meanwhile; reminder not sent");
+        return Ok(());
+    }
     let contact_id = ContactId(payload_id(job, "contact_id")?);
     let contact = vendor_contact::Entity::find_by_id(contact_id.0)
         .filter(vendor_contact::Column::TenantId.eq(loaded.tenant.0))
         .one(state.db().reader())
         .await?
         .context("the contact no longer exists")?;
-    let template = job.payload["template"]
-        .as_str()
-        .unwrap_or("assessment_invitation");
 
     let clarifications: Vec<String> = if template == "clarification_request" {
         review::clarifications(
@@ -107,11 +123,14 @@ pub async fn send_vendor_email(state: &AppState, job: &job::Model) -> anyhow::Re
     };
 
     let now = state.clock().now();
+    let settings = crate::store::settings::load(state.db().reader(), loaded.tenant).await?;
+    let expires_at = settings.expiry(loaded.assessment.due_on);
     let (link_id, secret) = assessments::create_link(
         state.db().writer(),
         loaded.tenant,
         &loaded.assessment,
         contact_id,
+        expires_at,
         now,
     )
     .await?;
@@ -127,8 +146,11 @@ pub async fn send_vendor_email(state: &AppState, job: &job::Model) -> anyhow::Re
                 questionnaire_title => loaded.questionnaire_title,
                 due_on => loaded.assessment.due_on,
                 link => link,
-                link_expires_on => assessments::link_expiry(loaded.assessment.due_on).date_naive(),
+                link_expires_on => (expires_at.with_timezone(&settings.time_zone) - chrono::TimeDelta::seconds(1)).date_naive(),
+                days_left => (loaded.assessment.due_on - settings.today(now)).num_days(),
+                days_overdue => (settings.today(now) - loaded.assessment.due_on).num_days(),
                 clarifications => clarifications,
+                carried_over => loaded.assessment.previous_assessment_id.is_some(),
             },
         )
         .with_context(|| format!("Failed to render the {template} e-mail"))?;
@@ -137,7 +159,13 @@ pub async fn send_vendor_email(state: &AppState, job: &job::Model) -> anyhow::Re
     let message_id = Some(format!("<job-{}@vendor-risk-portal>", job.id));
     if let Err(error) = state
         .mailer()
-        .send_with_id(&state.config().mail_from, to, content, message_id)
+        .send_with_id(
+            &state.config().mail_from,
+            to,
+            content,
+            message_id,
+            Some(now),
+        )
         .await
     {
         // The link's secret was never delivered, so it must not stay usable.
@@ -163,6 +191,33 @@ pub async fn send_staff_email(state: &AppState, job: &job::Model) -> anyhow::Res
     let template = job.payload["template"]
         .as_str()
         .unwrap_or("assessment_submitted");
+    let status: Status = loaded
+        .assessment
+        .status
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    if is_reminder(template) && !waits_for_submission(status) {
+        tracing::info!(job_id = %job.id, status = status.as_str(), template, "the vendor submitted meanwhile; escalation not sent");
+        return Ok(());
+    }
+    if template == "assessment_approval_needed" && status != Status::Draft {
+        tracing::info!(job_id = %job.id, status = status.as_str(), "the assessment was sent or cancelled meanwhile; approval request not sent");
+        return Ok(());
+    }
+    let document = match job.payload["evidence_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+    {
+        Some(id) => {
+            evidence::Entity::find_by_id::<Uuid>(id)
+                .filter(evidence::Column::TenantId.eq(loaded.tenant.0))
+                .one(state.db().reader())
+                .await?
+        }
+        None => None,
+    };
+    let settings = crate::store::settings::load(state.db().reader(), loaded.tenant).await?;
+    let today = settings.today(state.clock().now());
     let content = state
         .templates()
         .render_email(
@@ -172,6 +227,13 @@ pub async fn send_staff_email(state: &AppState, job: &job::Model) -> anyhow::Res
                 vendor_name => loaded.vendor_name,
                 name => member.name,
                 questionnaire_title => loaded.questionnaire_title,
+                due_on => loaded.assessment.due_on,
+                days_overdue => (today - loaded.assessment.due_on).num_days(),
+                status_label => status.label(),
+                reason_label => crate::jobs::schedule::reason_label(&loaded.assessment.reason),
+                reason_note => loaded.assessment.reason_note,
+                file_name => document.as_ref().map(|file| file.file_name.clone()),
+                expires_on => document.as_ref().and_then(|file| file.expires_on),
                 link => state.config().link(&format!("/assessments/{}", loaded.assessment.id)),
             },
         )
@@ -184,8 +246,72 @@ pub async fn send_staff_email(state: &AppState, job: &job::Model) -> anyhow::Res
             mailbox(&member.name, &member.email)?,
             content,
             message_id,
+            Some(state.clock().now()),
         )
         .await?;
     tracing::info!(job_id = %job.id, assessment_id = %loaded.assessment.id, user_id = %user_id, template, "staff e-mail sent");
+    Ok(())
+}
+
+/// Tells a vendor contact that a document of their last assessment expires soon and asks for a
+/// new one. The e-mail carries no link: the reassessment that follows the expiry brings one.
+pub async fn send_vendor_notice(state: &AppState, job: &job::Model) -> anyhow::Result<()> {
+    let tenant = TenantId(job.tenant_id.context("a notice job has no tenant")?);
+    let db = state.db().reader();
+    let Some(document) = evidence::Entity::find_by_id(payload_id(job, "evidence_id")?)
+        .filter(evidence::Column::TenantId.eq(tenant.0))
+        .one(db)
+        .await?
+    else {
+        tracing::info!(job_id = %job.id, "the document no longer exists; notice not sent");
+        return Ok(());
+    };
+    let Some(contact) = vendor_contact::Entity::find_by_id(payload_id(job, "contact_id")?)
+        .filter(vendor_contact::Column::TenantId.eq(tenant.0))
+        .one(db)
+        .await?
+    else {
+        tracing::info!(job_id = %job.id, "the contact no longer exists; notice not sent");
+        return Ok(());
+    };
+    let vendor_name = vendor::Entity::find_by_id(contact.vendor_id)
+        .filter(vendor::Column::TenantId.eq(tenant.0))
+        .one(db)
+        .await?
+        .map(|row| row.name)
+        .unwrap_or_default();
+    let tenant_name = tenant::Entity::find_by_id(tenant.0)
+        .one(db)
+        .await?
+        .map(|row| row.name)
+        .unwrap_or_default();
+    let template = job.payload["template"]
+        .as_str()
+        .unwrap_or("evidence_expiring");
+    let content = state
+        .templates()
+        .render_email(
+            template,
+            context! {
+                tenant_name => tenant_name,
+                vendor_name => vendor_name,
+                contact_name => contact.name,
+                file_name => document.file_name,
+                expires_on => document.expires_on,
+            },
+        )
+        .with_context(|| format!("Failed to render the {template} e-mail"))?;
+    let message_id = Some(format!("<job-{}@vendor-risk-portal>", job.id));
+    state
+        .mailer()
+        .send_with_id(
+            &state.config().mail_from,
+            mailbox(&contact.name, &contact.email)?,
+            content,
+            message_id,
+            Some(state.clock().now()),
+        )
+        .await?;
+    tracing::info!(job_id = %job.id, contact_id = %contact.id, template, "vendor notice sent");
     Ok(())
 }

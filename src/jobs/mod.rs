@@ -2,6 +2,7 @@
 //! with backoff. Every `portal serve` process runs one; tests call [`run_due`] instead.
 
 mod email;
+pub mod schedule;
 
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ pub async fn run_due(state: &AppState) -> anyhow::Result<Sweep> {
     let mut sweep = Sweep::default();
     loop {
         let now = state.clock().now();
-        let Some(job) = jobs::claim_next(state.db().writer(), now)
+        let Some(job) = jobs::claim_next(state.db().writer(), now, state.config().job_lease)
             .await
             .context("Failed to claim a job")?
         else {
@@ -69,6 +70,9 @@ async fn run_one(state: &AppState, job: &job::Model) -> anyhow::Result<()> {
     match job.kind.as_str() {
         JOB_VENDOR_EMAIL => email::send_vendor_email(state, job).await,
         JOB_STAFF_EMAIL => email::send_staff_email(state, job).await,
+        schedule::JOB_VENDOR_NOTICE => email::send_vendor_notice(state, job).await,
+        schedule::JOB_START_ASSESSMENT => schedule::start_assessment(state, job).await,
+        schedule::JOB_EXPIRE_ASSESSMENT => schedule::expire_assessment(state, job).await,
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }

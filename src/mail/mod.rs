@@ -102,11 +102,12 @@ impl Mailer {
     /// # Errors
     /// Fails when the message cannot be built or the transport rejects it.
     pub async fn send(&self, from: &str, to: Mailbox, content: EmailContent) -> anyhow::Result<()> {
-        self.send_with_id(from, to, content, None).await
+        self.send_with_id(from, to, content, None, None).await
     }
 
     /// Sends one message, with a `Message-ID` that stays the same when a job sends it again, so
-    /// that a message sent twice after a crash can be recognized as one.
+    /// that a message sent twice after a crash can be recognized as one. `date` sets the `Date`
+    /// header from the portal's clock; without it the header carries the system time.
     ///
     /// # Errors
     /// Fails when the message cannot be built or the transport rejects it.
@@ -116,12 +117,16 @@ impl Mailer {
         to: Mailbox,
         content: EmailContent,
         message_id: Option<String>,
+        date: Option<chrono::DateTime<chrono::Utc>>,
     ) -> anyhow::Result<()> {
         let from: Mailbox = from
             .parse()
             .with_context(|| format!("PORTAL_MAIL_FROM {from:?} is not a valid sender address"))?;
-        let message = Message::builder()
-            .message_id(message_id)
+        let mut builder = Message::builder().message_id(message_id);
+        if let Some(date) = date {
+            builder = builder.date(std::time::SystemTime::from(date));
+        }
+        let message = builder
             .from(from)
             .to(to)
             .subject(content.subject)

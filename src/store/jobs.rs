@@ -23,9 +23,6 @@ pub const STATUS_FAILED: &str = "failed";
 /// Attempts before a job is marked failed and shown to staff.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 6;
 
-/// How long a claimed job may run before another worker may take it over.
-pub const LEASE: TimeDelta = TimeDelta::minutes(5);
-
 /// A job to store.
 pub struct NewJob<'a> {
     pub tenant: Option<TenantId>,
@@ -80,7 +77,7 @@ pub async fn enqueue(
 }
 
 /// Claims the next due job: a queued job whose time has come, or a running one whose lease ran
-/// out. On PostgreSQL, `FOR UPDATE SKIP LOCKED` keeps two workers from claiming the same row;
+/// out; the claim holds for `lease`. On PostgreSQL, `FOR UPDATE SKIP LOCKED` keeps two workers from claiming the same row;
 /// on SQLite the single writer connection does.
 ///
 /// # Errors
@@ -88,6 +85,7 @@ pub async fn enqueue(
 pub async fn claim_next(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    lease: TimeDelta,
 ) -> Result<Option<job::Model>, sea_orm::DbErr> {
     let backend = conn.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
@@ -113,7 +111,7 @@ pub async fn claim_next(
         sql,
         [
             STATUS_RUNNING.into(),
-            (now + LEASE).into(),
+            (now + lease).into(),
             now.into(),
             now.into(),
             now.into(),

@@ -42,6 +42,9 @@ pub struct Vendor {
     pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Date of the next scheduled assessment; none until a first assessment is completed, and
+    /// while one is open.
+    pub next_review_on: Option<NaiveDate>,
 }
 
 /// A vendor contact.
@@ -110,6 +113,7 @@ impl TryFrom<vendor::Model> for Vendor {
             archived_at: row.archived_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            next_review_on: row.next_review_on,
         })
     }
 }
@@ -1041,4 +1045,23 @@ pub async fn count_by_tier(
         }
     }
     Ok(counts)
+}
+
+/// Sets (or clears) the date of a vendor's next scheduled assessment.
+///
+/// # Errors
+/// Fails when the update fails.
+pub async fn set_next_review(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    vendor: VendorId,
+    on: Option<NaiveDate>,
+) -> Result<(), sea_orm::DbErr> {
+    vendor::Entity::update_many()
+        .col_expr(vendor::Column::NextReviewOn, Expr::value(on))
+        .filter(vendor::Column::TenantId.eq(tenant.0))
+        .filter(vendor::Column::Id.eq(vendor.0))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -116,6 +116,8 @@ async fn create(
     errors.into_result()?;
     let vendor = vendor.expect("checked above");
     let send_request = SendRequest {
+        reason: "manual",
+        reason_note: None,
         vendor,
         questionnaire: request.questionnaire,
         version: request.questionnaire_version,

@@ -27,7 +27,7 @@ use crate::routes::download::evidence_response;
 use crate::routes::pages::render;
 use crate::routes::parse_path_id;
 use crate::store::StoreError;
-use crate::store::assessments::{self, AssessmentFilter, NewAssessment, evidence, review};
+use crate::store::assessments::{self, AssessmentFilter, evidence, review};
 use crate::store::audit::{self, Change};
 use crate::store::questionnaires;
 use crate::store::risks::{self, RiskFilter};
@@ -221,6 +221,9 @@ async fn new_form(
 
 /// A parsed request to send a questionnaire, from the page or the API.
 pub struct SendRequest {
+    /// Why it is sent: `manual` for a person's request.
+    pub reason: &'static str,
+    pub reason_note: Option<String>,
     pub vendor: VendorId,
     pub questionnaire: String,
     pub version: Option<u32>,
@@ -302,18 +305,18 @@ pub async fn send(
     let entry = entry.expect("checked above");
     let now = state.clock().now();
     let tx = state.db().writer().begin().await?;
-    let (questionnaire_id, questionnaire) = questionnaires::pin(&tx, tenant, &entry, now).await?;
-    let id = assessments::create_and_send(
+    let id = assessments::start(
         &tx,
         tenant,
-        NewAssessment {
-            vendor: vendor.id,
-            questionnaire: questionnaire_id,
-            questionnaire_key: &questionnaire.key,
-            questionnaire_version: questionnaire.version,
-            contacts: &contacts,
+        assessments::Start {
+            vendor: &vendor,
+            entry: &entry,
             due_on: request.due_on,
+            contacts: &contacts,
             requested_by,
+            reason: request.reason,
+            reason_note: request.reason_note.as_deref(),
+            send: true,
         },
         actor,
         now,
@@ -357,6 +360,8 @@ async fn create(
     };
     if let (Some(vendor_id), Some(due_on), true) = (vendor_id, due_on, errors.is_empty()) {
         let request = SendRequest {
+            reason: "manual",
+            reason_note: None,
             vendor: vendor_id,
             questionnaire: form.questionnaire.clone(),
             version: None,

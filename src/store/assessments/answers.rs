@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::ids::{AssessmentId, ContactId, TenantId};
@@ -140,4 +140,85 @@ pub async fn apply(
             }
         }
     }
+}
+
+/// Copies the answers of an earlier assessment into a new one, marked as carried over, so the
+/// vendor confirms or changes them instead of starting again. Answers to questions the new
+/// questionnaire no longer has, or that no longer fit them, are left out. Returns how many were
+/// copied.
+///
+/// # Errors
+/// Fails on a database error.
+pub async fn carry_forward(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    from: AssessmentId,
+    to: AssessmentId,
+    questionnaire: &crate::domain::questionnaire::Questionnaire,
+    now: DateTime<Utc>,
+) -> Result<usize, sea_orm::DbErr> {
+    let previous = load(conn, tenant, from).await?;
+    let mut copied = 0;
+    for row in previous.into_values() {
+        let fits = questionnaire
+            .question(&row.question_id)
+            .is_some_and(|question| {
+                !row.value.is_empty()
+                    && crate::domain::answers::AnswerValue::from_stored(question, &row.value)
+                        .is_some()
+            });
+        if !fits {
+            continue;
+        }
+        answer::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            tenant_id: Set(tenant.0),
+            assessment_id: Set(to.0),
+            question_id: Set(row.question_id),
+            value: Set(row.value),
+            comment: Set(row.comment),
+            version: Set(1),
+            carried_over: Set(true),
+            updated_by_contact_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+/// Marks a carried-over answer as confirmed by the vendor, without changing it. Returns false
+/// when the answer is not carried over (any more) or another save came first.
+///
+/// # Errors
+/// Fails on a database error.
+pub async fn confirm(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessment: AssessmentId,
+    question_id: &str,
+    contact: ContactId,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = answer::Entity::update_many()
+        .col_expr(answer::Column::CarriedOver, Expr::value(false))
+        .col_expr(
+            answer::Column::Version,
+            Expr::col(answer::Column::Version).add(1),
+        )
+        .col_expr(
+            answer::Column::UpdatedByContactId,
+            Expr::value(Some(contact.0)),
+        )
+        .col_expr(answer::Column::UpdatedAt, Expr::value(now))
+        .filter(answer::Column::TenantId.eq(tenant.0))
+        .filter(answer::Column::AssessmentId.eq(assessment.0))
+        .filter(answer::Column::QuestionId.eq(question_id))
+        .filter(answer::Column::CarriedOver.eq(true))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

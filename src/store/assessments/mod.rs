@@ -5,11 +5,11 @@ pub mod answers;
 pub mod evidence;
 pub mod review;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -22,9 +22,6 @@ use crate::auth::token;
 use crate::domain::lifecycle::{Action, Status, WaitingOn};
 use crate::domain::scoring::Percent;
 use crate::ids::{AssessmentId, ContactId, QuestionnaireId, TenantId, UserId, VendorId};
-
-/// Days after the due date during which the vendor's links still open.
-pub const LINK_GRACE_DAYS: i64 = 30;
 
 /// Job kind that e-mails a vendor contact a personal link.
 pub const JOB_VENDOR_EMAIL: &str = "vendor_email";
@@ -106,42 +103,38 @@ pub struct StatusEvent {
     pub note: Option<String>,
 }
 
-/// The request to send a questionnaire.
+/// The request to create an assessment.
 pub struct NewAssessment<'a> {
     pub vendor: VendorId,
     pub questionnaire: QuestionnaireId,
     pub questionnaire_key: &'a str,
     pub questionnaire_version: u32,
+    /// Contacts to send to; every contact of the vendor when empty.
     pub contacts: &'a [ContactId],
     pub due_on: NaiveDate,
     pub requested_by: Option<UserId>,
+    /// Why it starts: `manual`, `cycle`, `contract_renewal` or `evidence_expired`.
+    pub reason: &'a str,
+    pub reason_note: Option<&'a str>,
+    /// The earlier assessment whose answers are carried forward.
+    pub previous: Option<AssessmentId>,
+    /// Send at once (draft → sent), or keep as a draft that waits for approval.
+    pub send: bool,
 }
 
-/// Creates an assessment and sends it: the status moves from draft to sent, and one e-mail job
-/// per contact is queued in the same transaction.
+/// Creates an assessment and, when `new.send` is set, sends it: the status moves from draft to
+/// sent, and one e-mail job per contact is queued in the caller's transaction.
 ///
 /// # Errors
-/// [`StoreError::Conflict`] when a contact does not belong to the vendor; nothing is stored then.
-pub async fn create_and_send(
-    conn: &impl TransactionTrait,
+/// [`StoreError::Conflict`] when a contact does not belong to the vendor or the vendor has none.
+pub async fn create(
+    conn: &impl ConnectionTrait,
     tenant: TenantId,
     new: NewAssessment<'_>,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<AssessmentId, StoreError> {
-    let tx = conn.begin().await?;
     let id = AssessmentId::new();
-    let contacts = vendor_contact::Entity::find()
-        .filter(vendor_contact::Column::TenantId.eq(tenant.0))
-        .filter(vendor_contact::Column::VendorId.eq(new.vendor.0))
-        .filter(vendor_contact::Column::Id.is_in(new.contacts.iter().map(|contact| contact.0)))
-        .all(&tx)
-        .await?;
-    if contacts.len() != new.contacts.len() || contacts.is_empty() {
-        return Err(StoreError::Conflict(
-            "Choose at least one contact of this vendor to send the questionnaire to.".to_owned(),
-        ));
-    }
     let row = assessment::ActiveModel {
         id: Set(id.0),
         tenant_id: Set(tenant.0),
@@ -160,14 +153,81 @@ pub async fn create_and_send(
         overall_score: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        reason: Set(new.reason.to_owned()),
+        reason_note: Set(new.reason_note.map(str::to_owned)),
+        previous_assessment_id: Set(new.previous.map(|previous| previous.0)),
     }
-    .insert(&tx)
+    .insert(conn)
     .await?;
-    record_event(&tx, tenant, id, None, Status::Draft, actor, None, now).await?;
-    transition(&tx, tenant, &row, Action::Send, actor, None, now).await?;
-    for contact in &contacts {
+    record_event(
+        conn,
+        tenant,
+        id,
+        None,
+        Status::Draft,
+        actor,
+        new.reason_note,
+        now,
+    )
+    .await?;
+    audit::record(
+        conn,
+        tenant,
+        actor,
+        Change {
+            action: "assessment.created",
+            object_type: "assessment",
+            object_id: id.0,
+            before: None,
+            after: Some(serde_json::json!({
+                "vendor_id": new.vendor,
+                "questionnaire": { "key": new.questionnaire_key, "version": new.questionnaire_version },
+                "due_on": new.due_on,
+                "reason": new.reason,
+                "reason_note": new.reason_note,
+            })),
+        },
+        now,
+    )
+    .await?;
+    if new.send {
+        send_draft(conn, tenant, &row, new.contacts, actor, now).await?;
+    }
+    Ok(id)
+}
+
+/// Sends a draft: moves it to sent and queues one e-mail per contact (every contact of the
+/// vendor when `contacts` is empty).
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the assessment is not a draft, a contact does not belong to the
+/// vendor, or the vendor has no contact.
+pub async fn send_draft(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    row: &assessment::Model,
+    contacts: &[ContactId],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut query = vendor_contact::Entity::find()
+        .filter(vendor_contact::Column::TenantId.eq(tenant.0))
+        .filter(vendor_contact::Column::VendorId.eq(row.vendor_id));
+    if !contacts.is_empty() {
+        query = query
+            .filter(vendor_contact::Column::Id.is_in(contacts.iter().map(|contact| contact.0)));
+    }
+    let found = query.all(conn).await?;
+    if found.is_empty() || (!contacts.is_empty() && found.len() != contacts.len()) {
+        return Err(StoreError::Conflict(
+            "Choose at least one contact of this vendor to send the questionnaire to.".to_owned(),
+        ));
+    }
+    transition(conn, tenant, row, Action::Send, actor, None, now).await?;
+    let id = AssessmentId(row.id);
+    for contact in &found {
         queue_vendor_email(
-            &tx,
+            conn,
             tenant,
             id,
             ContactId(contact.id),
@@ -178,7 +238,7 @@ pub async fn create_and_send(
         .await?;
     }
     audit::record(
-        &tx,
+        conn,
         tenant,
         actor,
         Change {
@@ -186,18 +246,53 @@ pub async fn create_and_send(
             object_type: "assessment",
             object_id: id.0,
             before: None,
-            after: Some(serde_json::json!({
-                "vendor_id": new.vendor,
-                "questionnaire": { "key": new.questionnaire_key, "version": new.questionnaire_version },
-                "due_on": new.due_on,
-                "contacts": contacts.iter().map(|contact| contact.id).collect::<Vec<_>>(),
-            })),
+            after: Some(serde_json::json!({ "contacts": found.iter().map(|contact| contact.id).collect::<Vec<_>>() })),
         },
         now,
     )
     .await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(())
+}
+
+/// Returns whether the vendor has an assessment that is neither completed, cancelled nor
+/// expired, so that no second one starts beside it.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn has_open(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    vendor: VendorId,
+) -> Result<bool, sea_orm::DbErr> {
+    let open = assessment::Entity::find()
+        .filter(assessment::Column::TenantId.eq(tenant.0))
+        .filter(assessment::Column::VendorId.eq(vendor.0))
+        .filter(assessment::Column::Status.is_not_in([
+            Status::Completed.as_str(),
+            Status::Cancelled.as_str(),
+            Status::Expired.as_str(),
+        ]))
+        .one(conn)
+        .await?;
+    Ok(open.is_some())
+}
+
+/// Returns the vendor's most recently completed assessment.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn last_completed(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    vendor: VendorId,
+) -> Result<Option<assessment::Model>, sea_orm::DbErr> {
+    assessment::Entity::find()
+        .filter(assessment::Column::TenantId.eq(tenant.0))
+        .filter(assessment::Column::VendorId.eq(vendor.0))
+        .filter(assessment::Column::Status.eq(Status::Completed.as_str()))
+        .order_by_desc(assessment::Column::CompletedAt)
+        .one(conn)
+        .await
 }
 
 /// Queues an e-mail with a personal link to one contact. `purpose` makes the job's unique key;
@@ -446,15 +541,8 @@ pub async fn history(
         .collect())
 }
 
-/// Returns the instant a link for an assessment due on `due_on` stops working.
-pub fn link_expiry(due_on: NaiveDate) -> DateTime<Utc> {
-    (due_on + TimeDelta::days(LINK_GRACE_DAYS + 1))
-        .and_time(NaiveTime::MIN)
-        .and_utc()
-}
-
-/// Creates a new access link for a contact and returns its secret, which only the e-mail
-/// carries; the table stores its hash.
+/// Creates a new access link for a contact, valid until `expires_at`, and returns its secret,
+/// which only the e-mail carries; the table stores its hash.
 ///
 /// # Errors
 /// Fails when the insert fails.
@@ -463,6 +551,7 @@ pub async fn create_link(
     tenant: TenantId,
     assessment: &assessment::Model,
     contact: ContactId,
+    expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(Uuid, String), sea_orm::DbErr> {
     let secret = token::generate("");
@@ -473,7 +562,7 @@ pub async fn create_link(
         assessment_id: Set(assessment.id),
         contact_id: Set(contact.0),
         token_hash: Set(token::hash(&secret)),
-        expires_at: Set(link_expiry(assessment.due_on)),
+        expires_at: Set(expires_at),
         revoked_at: Set(None),
         created_at: Set(now),
     }
@@ -718,4 +807,72 @@ pub async fn touch_vendor_activity(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// How to start an assessment.
+pub struct Start<'a> {
+    pub vendor: &'a crate::store::vendors::Vendor,
+    pub entry: &'a crate::store::questionnaires::LibraryEntry,
+    pub due_on: NaiveDate,
+    /// Contacts to send to; every contact of the vendor when empty.
+    pub contacts: &'a [ContactId],
+    pub requested_by: Option<UserId>,
+    pub reason: &'a str,
+    pub reason_note: Option<&'a str>,
+    /// Send at once, or keep as a draft that waits for procurement's approval.
+    pub send: bool,
+}
+
+/// Starts an assessment in the caller's transaction: pins the questionnaire version, creates the
+/// assessment (sent or draft), carries forward the answers of the vendor's last completed
+/// assessment of the same questionnaire, and clears the vendor's next review date until this one
+/// completes.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the vendor has no usable contact.
+pub async fn start(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    start: Start<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<AssessmentId, StoreError> {
+    let (questionnaire_id, questionnaire) =
+        crate::store::questionnaires::pin(conn, tenant, start.entry, now).await?;
+    let previous = last_completed(conn, tenant, start.vendor.id)
+        .await?
+        .filter(|previous| previous.questionnaire_key == questionnaire.key);
+    let id = create(
+        conn,
+        tenant,
+        NewAssessment {
+            vendor: start.vendor.id,
+            questionnaire: questionnaire_id,
+            questionnaire_key: &questionnaire.key,
+            questionnaire_version: questionnaire.version,
+            contacts: start.contacts,
+            due_on: start.due_on,
+            requested_by: start.requested_by,
+            reason: start.reason,
+            reason_note: start.reason_note,
+            previous: previous.as_ref().map(|previous| AssessmentId(previous.id)),
+            send: start.send,
+        },
+        actor,
+        now,
+    )
+    .await?;
+    if let Some(previous) = &previous {
+        answers::carry_forward(
+            conn,
+            tenant,
+            AssessmentId(previous.id),
+            id,
+            &questionnaire,
+            now,
+        )
+        .await?;
+    }
+    crate::store::vendors::set_next_review(conn, tenant, start.vendor.id, None).await?;
+    Ok(id)
 }

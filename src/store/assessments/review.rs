@@ -322,7 +322,8 @@ pub async fn complete(
         .map(|(question, item)| (question.clone(), item.score))
         .collect();
     let files = evidence::list(conn, tenant, id).await?;
-    let states = evidence::states(&files, now.date_naive());
+    let settings = crate::store::settings::load(conn, tenant).await?;
+    let states = evidence::states(&files, settings.today(now));
     let report = scoring::compute(questionnaire, &values, &override_scores);
     let found = scoring::findings(
         questionnaire,
@@ -375,6 +376,8 @@ pub async fn complete(
         .exec(conn)
         .await?;
     transition(conn, tenant, row, Action::Complete, actor, None, now).await?;
+    let next_review = settings.next_review(settings.today(now), vendor.tier);
+    crate::store::vendors::set_next_review(conn, tenant, vendor.id, Some(next_review)).await?;
     audit::record(
         conn,
         tenant,
@@ -389,6 +392,7 @@ pub async fn complete(
                 "findings": found.len(),
                 "risks_created": created,
                 "risks_updated": updated,
+                "next_review_on": next_review,
             })),
         },
         now,

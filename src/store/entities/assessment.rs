@@ -22,6 +22,11 @@ pub struct Model {
     pub overall_score: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Why it started: `manual`, `cycle`, `contract_renewal` or `evidence_expired`.
+    pub reason: String,
+    pub reason_note: Option<String>,
+    /// The assessment whose answers it carries forward.
+    pub previous_assessment_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

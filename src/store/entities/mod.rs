@@ -16,6 +16,7 @@ pub mod score_override;
 pub mod session;
 pub mod setup_token;
 pub mod tenant;
+pub mod tenant_setting;
 pub mod user;
 pub mod user_token;
 pub mod vendor;
