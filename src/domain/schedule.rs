@@ -9,12 +9,29 @@ use chrono::{
     DateTime, Datelike, LocalResult, Months, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
 };
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::vendor::Tier;
 
+/// Why an assessment started.
+pub const REASON_MANUAL: &str = "manual";
+pub const REASON_CYCLE: &str = "cycle";
+pub const REASON_RENEWAL: &str = "contract_renewal";
+pub const REASON_EVIDENCE: &str = "evidence_expired";
+
+/// Returns the label of a stored reason.
+pub fn reason_label(reason: &str) -> &'static str {
+    match reason {
+        REASON_CYCLE => "Scheduled reassessment",
+        REASON_RENEWAL => "Contract renewal",
+        REASON_EVIDENCE => "Expired evidence",
+        _ => "Started by staff",
+    }
+}
+
 /// A tenant's schedule settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScheduleSettings {
     /// IANA time zone name, such as `America/Chicago`.
     pub time_zone: Tz,

@@ -230,7 +230,7 @@ pub async fn send_staff_email(state: &AppState, job: &job::Model) -> anyhow::Res
                 due_on => loaded.assessment.due_on,
                 days_overdue => (today - loaded.assessment.due_on).num_days(),
                 status_label => status.label(),
-                reason_label => crate::jobs::schedule::reason_label(&loaded.assessment.reason),
+                reason_label => crate::domain::schedule::reason_label(&loaded.assessment.reason),
                 reason_note => loaded.assessment.reason_note,
                 file_name => document.as_ref().map(|file| file.file_name.clone()),
                 expires_on => document.as_ref().and_then(|file| file.expires_on),

@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::lifecycle::{Action, Status};
 use crate::domain::role::Role;
-use crate::domain::schedule::{ScheduleSettings, SlotKind};
+use crate::domain::schedule::{
+    REASON_CYCLE, REASON_EVIDENCE, REASON_RENEWAL, ScheduleSettings, SlotKind,
+};
 use crate::ids::{AssessmentId, TenantId, VendorId};
 use crate::store::assessments::{self, JOB_STAFF_EMAIL, JOB_VENDOR_EMAIL};
 use crate::store::audit::Actor;
@@ -27,22 +29,6 @@ pub const JOB_START_ASSESSMENT: &str = "start_assessment";
 pub const JOB_EXPIRE_ASSESSMENT: &str = "expire_assessment";
 /// Job kind that e-mails a vendor contact about a document, without a link.
 pub const JOB_VENDOR_NOTICE: &str = "vendor_notice";
-
-/// Why an assessment started.
-pub const REASON_MANUAL: &str = "manual";
-pub const REASON_CYCLE: &str = "cycle";
-pub const REASON_RENEWAL: &str = "contract_renewal";
-pub const REASON_EVIDENCE: &str = "evidence_expired";
-
-/// Returns the label of a stored reason.
-pub fn reason_label(reason: &str) -> &'static str {
-    match reason {
-        REASON_CYCLE => "Scheduled reassessment",
-        REASON_RENEWAL => "Contract renewal",
-        REASON_EVIDENCE => "Expired evidence",
-        _ => "Started by staff",
-    }
-}
 
 /// Days after an assessment expired unanswered at which the vendor's next one starts.
 pub const RETRY_AFTER_EXPIRY_DAYS: i64 = 30;
@@ -564,4 +550,71 @@ pub async fn sweep_and_wake(state: &AppState) {
             "schedule sweep failed; the next one tries again"
         ),
     }
+}
+
+/// One step of an assessment's schedule as its page shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScheduleEntry {
+    pub label: String,
+    /// The local date in the tenant's time zone.
+    pub date: chrono::NaiveDate,
+    pub at: DateTime<Utc>,
+    /// `planned`, `queued`, `sent`, `failed`, `missed` or `not_needed`.
+    pub state: &'static str,
+    /// E-mails sent or queued for this step.
+    pub messages: usize,
+    pub error: Option<String>,
+}
+
+/// Lists an assessment's reminders, overdue reminders, escalation and expiry with what happened
+/// to each, from the job table.
+///
+/// # Errors
+/// Fails when the query fails.
+pub async fn assessment_schedule(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+    row: &crate::store::entities::assessment::Model,
+    settings: &ScheduleSettings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<ScheduleEntry>> {
+    let status = assessments::status_of(row)?;
+    let waiting = matches!(status, Status::Sent | Status::InProgress);
+    let planned = status == Status::Draft;
+    let queued = jobs::list_by_key_prefix(conn, tenant, &format!("assessment:{}:", row.id)).await?;
+    Ok(settings
+        .slots(row.due_on)
+        .into_iter()
+        .map(|slot| {
+            let prefix = format!("assessment:{}:{}:{}", row.id, slot.key(), row.due_on);
+            let own: Vec<&job::Model> = queued
+                .iter()
+                .filter(|job| job.unique_key.starts_with(&prefix))
+                .collect();
+            let failed = own.iter().find(|job| job.status == jobs::STATUS_FAILED);
+            let state = if failed.is_some() {
+                "failed"
+            } else if !own.is_empty() && own.iter().all(|job| job.status == jobs::STATUS_DONE) {
+                "sent"
+            } else if !own.is_empty() {
+                "queued"
+            } else if !(waiting || planned) {
+                "not_needed"
+            } else if slot.at > now {
+                "planned"
+            } else if slot.is_stale(now) {
+                "missed"
+            } else {
+                "queued"
+            };
+            ScheduleEntry {
+                label: slot.label(),
+                date: slot.date,
+                at: slot.at,
+                state,
+                messages: own.len(),
+                error: failed.and_then(|job| job.last_error.clone()),
+            }
+        })
+        .collect())
 }

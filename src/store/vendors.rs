@@ -45,6 +45,8 @@ pub struct Vendor {
     /// Date of the next scheduled assessment; none until a first assessment is completed, and
     /// while one is open.
     pub next_review_on: Option<NaiveDate>,
+    /// The staff member in procurement who owns the relationship and receives escalations.
+    pub owner_user_id: Option<uuid::Uuid>,
 }
 
 /// A vendor contact.
@@ -114,6 +116,7 @@ impl TryFrom<vendor::Model> for Vendor {
             created_at: row.created_at,
             updated_at: row.updated_at,
             next_review_on: row.next_review_on,
+            owner_user_id: row.owner_user_id,
         })
     }
 }
@@ -1064,4 +1067,50 @@ pub async fn set_next_review(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// Sets the schedule of a vendor by hand: the date of its next assessment and its procurement
+/// owner. Returns `None` when the tenant has no such vendor.
+///
+/// # Errors
+/// Fails when the update fails.
+pub async fn set_schedule(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    vendor: VendorId,
+    next_review_on: Option<NaiveDate>,
+    owner: Option<uuid::Uuid>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<()>, StoreError> {
+    let Some(before) = vendor::Entity::find_by_id(vendor.0)
+        .filter(vendor::Column::TenantId.eq(tenant.0))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    vendor::Entity::update_many()
+        .col_expr(vendor::Column::NextReviewOn, Expr::value(next_review_on))
+        .col_expr(vendor::Column::OwnerUserId, Expr::value(owner))
+        .col_expr(vendor::Column::UpdatedAt, Expr::value(now))
+        .filter(vendor::Column::TenantId.eq(tenant.0))
+        .filter(vendor::Column::Id.eq(vendor.0))
+        .exec(conn)
+        .await?;
+    audit::record(
+        conn,
+        tenant,
+        actor,
+        Change {
+            action: "vendor.schedule_updated",
+            object_type: "vendor",
+            object_id: vendor.0,
+            before: Some(serde_json::json!({ "next_review_on": before.next_review_on, "owner_user_id": before.owner_user_id })),
+            after: Some(serde_json::json!({ "next_review_on": next_review_on, "owner_user_id": owner })),
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(()))
 }

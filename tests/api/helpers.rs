@@ -291,6 +291,12 @@ impl ApiClient {
             .post(format!("{}{}", self.base, path))
             .bearer_auth(&self.token)
     }
+
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .put(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+    }
 }
 
 /// Decodes the quoted-printable or plain body text of an `.eml` file enough to find a link.
@@ -354,6 +360,12 @@ impl ServeProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// Ends the process with SIGKILL, as a crash or an out-of-memory kill would, and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM, waits for the exit and returns the remaining log lines and the status.

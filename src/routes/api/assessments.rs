@@ -3,15 +3,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::ApiJson;
 use crate::app::AppState;
 use crate::auth::ApiClient;
-use crate::domain::lifecycle::Status;
+use crate::domain::lifecycle::{Action, Status};
 use crate::domain::role::Permission;
 use crate::domain::scoring::ScoreReport;
 use crate::error::{AppError, FieldErrors};
@@ -25,6 +26,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assessments", get(list).post(create))
         .route("/assessments/{id}", get(show))
+        .route("/assessments/{id}/send", post(approve))
+        .route("/assessments/{id}/cancel", post(cancel))
 }
 
 #[derive(Deserialize)]
@@ -40,6 +43,9 @@ struct CreateRequest {
     /// Contacts to send to; every contact of the vendor by default.
     #[serde(default)]
     contact_ids: Vec<String>,
+    /// Why the assessment is sent now, kept with it.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -116,8 +122,11 @@ async fn create(
     errors.into_result()?;
     let vendor = vendor.expect("checked above");
     let send_request = SendRequest {
-        reason: "manual",
-        reason_note: None,
+        reason: crate::domain::schedule::REASON_MANUAL,
+        reason_note: request
+            .reason
+            .map(|note| note.trim().to_owned())
+            .filter(|note| !note.is_empty()),
         vendor,
         questionnaire: request.questionnaire,
         version: request.questionnaire_version,
@@ -191,4 +200,84 @@ async fn list(
     errors.into_result()?;
     let data = assessments::list(state.db().reader(), client.tenant_id, &filter, 1000).await?;
     Ok(Json(ListResponse { data }))
+}
+
+/// Sends a draft that waits for approval.
+async fn approve(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+) -> Result<Json<AssessmentResponse>, AppError> {
+    client.require(Permission::SendAssessments)?;
+    let id: AssessmentId = parse_path_id(&id)?;
+    let row = assessments::find_row(state.db().reader(), client.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tx = state.db().writer().begin().await?;
+    assessments::approve_draft(
+        &tx,
+        client.tenant_id,
+        &row,
+        &client.actor(),
+        state.clock().now(),
+    )
+    .await?;
+    tx.commit().await?;
+    state.wake_worker();
+    Ok(Json(respond(&state, &client, id).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CancelRequest {
+    /// Why it is cancelled, kept in the status history.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Cancels an assessment that is not closed yet.
+async fn cancel(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CancelRequest>,
+) -> Result<Json<AssessmentResponse>, AppError> {
+    client.require(Permission::SendAssessments)?;
+    let id: AssessmentId = parse_path_id(&id)?;
+    let row = assessments::find_row(state.db().reader(), client.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let note = request
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|note| !note.is_empty());
+    let now = state.clock().now();
+    let tx = state.db().writer().begin().await?;
+    let to = assessments::transition(
+        &tx,
+        client.tenant_id,
+        &row,
+        Action::Cancel,
+        &client.actor(),
+        note,
+        now,
+    )
+    .await?;
+    crate::store::audit::record(
+        &tx,
+        client.tenant_id,
+        &client.actor(),
+        crate::store::audit::Change {
+            action: "assessment.status_changed",
+            object_type: "assessment",
+            object_id: row.id,
+            before: Some(serde_json::json!({ "status": row.status })),
+            after: Some(serde_json::json!({ "status": to })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(respond(&state, &client, id).await?))
 }

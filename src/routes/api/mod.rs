@@ -4,6 +4,7 @@
 mod assessments;
 mod questionnaires;
 mod risks;
+mod settings;
 mod vendors;
 
 use axum::Router;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(questionnaires::router())
         .merge(assessments::router())
         .merge(risks::router())
+        .merge(settings::router())
 }
 
 /// A JSON request body whose errors use the API's error shape.

@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/vendors", get(list).post(create))
         .route("/vendors/{id}", get(show))
         .route(
+            "/vendors/{id}/schedule",
+            axum::routing::put(update_schedule),
+        )
+        .route(
             "/vendors/import",
             post(import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
         )
@@ -312,4 +316,47 @@ async fn import(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response())
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleRequest {
+    /// `YYYY-MM-DD`, or null to stop scheduling the vendor.
+    next_review_on: Option<String>,
+    /// A procurement member or administrator, or null for none.
+    owner_user_id: Option<String>,
+}
+
+/// Sets a vendor's next assessment date and procurement owner.
+async fn update_schedule(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ScheduleRequest>,
+) -> Result<Json<VendorResponse>, AppError> {
+    client.require(Permission::ManageVendors)?;
+    let id: VendorId = parse_path_id(&id)?;
+    vendors::get(state.db().reader(), client.tenant_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (next_review_on, owner) = crate::routes::staff::vendors::parse_schedule(
+        &state,
+        client.tenant_id,
+        request.next_review_on.as_deref().unwrap_or(""),
+        request.owner_user_id.as_deref().unwrap_or(""),
+    )
+    .await?
+    .map_err(AppError::Invalid)?;
+    vendors::set_schedule(
+        state.db().writer(),
+        client.tenant_id,
+        id,
+        next_review_on,
+        owner,
+        &client.actor(),
+        state.clock().now(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    show(State(state), client, Path(id.to_string())).await
 }

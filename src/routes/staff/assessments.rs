@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
             post(revoke),
         )
         .route("/assessments/{id}/start-review", post(start_review))
+        .route("/assessments/{id}/send-draft", post(send_draft))
         .route("/assessments/{id}/evidence/{evidence_id}", get(download))
         .route(
             "/assessments/{id}/evidence/{evidence_id}/review",
@@ -110,6 +111,8 @@ pub struct SendForm {
     questionnaire: String,
     due_on: String,
     contact_ids: Vec<String>,
+    /// Why the assessment is sent now, kept with it; optional.
+    reason_note: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -273,7 +276,16 @@ pub async fn send(
             ),
         );
     }
-    let today = state.clock().now().date_naive();
+    if request
+        .reason_note
+        .as_ref()
+        .is_some_and(|note| note.chars().count() > 1000)
+    {
+        errors.add("reason_note", "Keep the reason under 1,000 characters.");
+    }
+    let today = crate::store::settings::load(state.db().reader(), tenant)
+        .await?
+        .today(state.clock().now());
     if request.due_on < today {
         errors.add(
             "due_on",
@@ -360,8 +372,8 @@ async fn create(
     };
     if let (Some(vendor_id), Some(due_on), true) = (vendor_id, due_on, errors.is_empty()) {
         let request = SendRequest {
-            reason: "manual",
-            reason_note: None,
+            reason: crate::domain::schedule::REASON_MANUAL,
+            reason_note: Some(form.reason_note.trim().to_owned()).filter(|note| !note.is_empty()),
             vendor: vendor_id,
             questionnaire: form.questionnaire.clone(),
             version: None,
@@ -467,7 +479,17 @@ async fn show(
         .map(|(question, item)| (question.clone(), item.score))
         .collect();
     let report = scoring::compute(&questionnaire, &values, &override_scores);
-    let states = evidence::states(&files, state.clock().now().date_naive());
+    let settings = crate::store::settings::load(db, tenant).await?;
+    let states = evidence::states(&files, settings.today(state.clock().now()));
+    let schedule = crate::jobs::schedule::assessment_schedule(
+        db,
+        tenant,
+        &row,
+        &settings,
+        state.clock().now(),
+    )
+    .await
+    .map_err(AppError::Internal)?;
     let findings: HashMap<String, String> = scoring::findings(
         &questionnaire,
         &report,
@@ -524,6 +546,8 @@ async fn show(
         context! {
             assessment => assessment,
             questionnaire_title => questionnaire.title,
+            schedule => schedule,
+            time_zone => settings.time_zone.name(),
             sections => sections,
             report => report,
             history => history,
@@ -542,6 +566,23 @@ async fn show(
 
 #[derive(Deserialize)]
 struct NoFields {}
+
+/// Approves a draft that the schedule prepared: the due date moves to the tenant's usual
+/// answering time from today, and the questionnaire goes to every contact of the vendor.
+async fn send_draft(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { member, .. }: StaffForm<NoFields>,
+) -> Result<Response, AppError> {
+    member.require(Permission::SendAssessments)?;
+    let row = load(&state, &member, &id).await?;
+    let now = state.clock().now();
+    let tx = state.db().writer().begin().await?;
+    let row = assessments::approve_draft(&tx, member.tenant_id, &row, &member.actor(), now).await?;
+    tx.commit().await?;
+    state.wake_worker();
+    Ok(back_to(&row, ""))
+}
 
 fn back_to(row: &crate::store::entities::assessment::Model, anchor: &str) -> Response {
     Redirect::to(&format!("/assessments/{}{anchor}", row.id)).into_response()

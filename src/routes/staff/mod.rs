@@ -5,8 +5,9 @@ pub mod assessments;
 mod home;
 mod questionnaires;
 pub mod risks;
+pub mod settings;
 mod vendor_import;
-mod vendors;
+pub mod vendors;
 
 pub use vendors::ListQuery;
 
@@ -23,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .merge(questionnaires::router())
         .merge(risks::router())
         .merge(admin::router())
+        .merge(settings::router())
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::NaiveDate;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/vendors/{id}/archive", post(archive))
         .route("/vendors/{id}/restore", post(restore))
         .route("/vendors/{id}/contacts", post(add_contact))
+        .route("/vendors/{id}/schedule", post(update_schedule))
         .route(
             "/vendors/{id}/contacts/{contact_id}/remove",
             post(remove_contact),
@@ -489,22 +491,122 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
     let vendor = load(&state, &member, &id).await?;
-    let contacts = vendors::contacts(state.db().reader(), member.tenant_id, vendor.id).await?;
-    let (assessments, risks, history) = related(&state, &member, &vendor).await?;
-    render(
+    render_show(
         &state,
-        Some(&member),
+        &member,
+        vendor,
+        ScheduleForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+/// The vendor's schedule form: next assessment date and procurement owner.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+struct ScheduleForm {
+    next_review_on: String,
+    owner_user_id: String,
+}
+
+async fn render_show(
+    state: &AppState,
+    member: &Member,
+    vendor: vendors::Vendor,
+    schedule_form: ScheduleForm,
+    errors: FieldErrors,
+) -> Result<Html<String>, AppError> {
+    let contacts = vendors::contacts(state.db().reader(), member.tenant_id, vendor.id).await?;
+    let (assessments, risks, history) = related(state, member, &vendor).await?;
+    let staff = crate::store::schedule::staff_with_roles(
+        state.db().reader(),
+        member.tenant_id,
+        &[
+            crate::domain::role::Role::Admin,
+            crate::domain::role::Role::Procurement,
+        ],
+    )
+    .await?;
+    let owners: Vec<minijinja::Value> = staff
+        .iter()
+        .map(|user| context! { value => user.id.to_string(), label => format!("{} ({})", user.name, user.email) })
+        .collect();
+    let owner_name = staff
+        .iter()
+        .find(|user| Some(user.id) == vendor.owner_user_id)
+        .map(|user| user.name.clone());
+    let schedule_form = if schedule_form.next_review_on.is_empty()
+        && schedule_form.owner_user_id.is_empty()
+        && errors.is_empty()
+    {
+        ScheduleForm {
+            next_review_on: vendor
+                .next_review_on
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+            owner_user_id: vendor
+                .owner_user_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+        }
+    } else {
+        schedule_form
+    };
+    let has_open = assessments.iter().any(|item| !item.status.is_closed());
+    render(
+        state,
+        Some(member),
         "pages/vendors/show.html",
         context! {
+            schedule_form => schedule_form,
+            owners => owners,
+            owner_name => owner_name,
+            has_open => has_open,
             vendor => vendor,
             contacts => contacts,
             assessments => assessments,
             risks => risks,
             history => history,
             errors => FieldErrors::default(),
+            schedule_errors => errors,
             contact_form => context!{},
         },
     )
+}
+
+async fn update_schedule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StaffForm { member, form }: StaffForm<ScheduleForm>,
+) -> Result<Response, AppError> {
+    member.require(Permission::ManageVendors)?;
+    let vendor = load(&state, &member, &id).await?;
+    let parsed = parse_schedule(
+        &state,
+        member.tenant_id,
+        &form.next_review_on,
+        &form.owner_user_id,
+    )
+    .await?;
+    let (next_review_on, owner) = match parsed {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            let html = render_show(&state, &member, vendor, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+        }
+    };
+    vendors::set_schedule(
+        state.db().writer(),
+        member.tenant_id,
+        vendor.id,
+        next_review_on,
+        owner,
+        &member.actor(),
+        state.clock().now(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(Redirect::to(&format!("/vendors/{}#schedule", vendor.id)).into_response())
 }
 
 async fn edit_form(
@@ -702,4 +804,55 @@ async fn remove_contact(
         return Err(AppError::NotFound);
     }
     Ok(Redirect::to(&format!("/vendors/{vendor_id}#contacts")).into_response())
+}
+
+/// Parses a vendor's schedule: the next assessment date (empty for none) and the procurement
+/// owner (empty for none), who must be an active administrator or procurement member.
+///
+/// # Errors
+/// Fails when the database fails; bad values come back as field errors.
+pub async fn parse_schedule(
+    state: &AppState,
+    tenant: crate::ids::TenantId,
+    next_review_on: &str,
+    owner: &str,
+) -> Result<Result<(Option<NaiveDate>, Option<uuid::Uuid>), FieldErrors>, AppError> {
+    let mut errors = FieldErrors::default();
+    let next_review_on = match next_review_on.trim() {
+        "" => None,
+        text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => {
+                errors.add("next_review_on", format!("{text:?} is not a date; write it as YYYY-MM-DD, or leave it empty to stop scheduling this vendor."));
+                None
+            }
+        },
+    };
+    let owner = match owner.trim() {
+        "" => None,
+        text => {
+            let staff = crate::store::schedule::staff_with_roles(
+                state.db().reader(),
+                tenant,
+                &[
+                    crate::domain::role::Role::Admin,
+                    crate::domain::role::Role::Procurement,
+                ],
+            )
+            .await?;
+            let found = text
+                .parse::<uuid::Uuid>()
+                .ok()
+                .filter(|id| staff.iter().any(|user| user.id == *id));
+            if found.is_none() {
+                errors.add("owner_user_id", format!("{text:?} is not an active procurement member or administrator; choose one of them as the owner."));
+            }
+            found
+        }
+    };
+    Ok(if errors.is_empty() {
+        Ok((next_review_on, owner))
+    } else {
+        Err(errors)
+    })
 }

@@ -49,6 +49,12 @@ pub struct Assessment {
     pub overall_score: Option<Percent>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why it started: `manual`, `cycle`, `contract_renewal` or `evidence_expired`.
+    pub reason: String,
+    pub reason_label: &'static str,
+    pub reason_note: Option<String>,
+    /// The completed assessment whose answers were carried forward into this one.
+    pub previous_assessment_id: Option<AssessmentId>,
 }
 
 impl Assessment {
@@ -79,6 +85,10 @@ impl Assessment {
                 .map(Percent::from_tenths),
             created_at: row.created_at,
             updated_at: row.updated_at,
+            reason_label: crate::domain::schedule::reason_label(&row.reason),
+            reason: row.reason,
+            reason_note: row.reason_note,
+            previous_assessment_id: row.previous_assessment_id.map(AssessmentId),
         })
     }
 }
@@ -252,6 +262,62 @@ pub async fn send_draft(
     )
     .await?;
     Ok(())
+}
+
+/// Approves a draft that waits for procurement: the due date moves to the tenant's usual time
+/// to answer from today when that is later, and the questionnaire goes to every contact.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the assessment is not a draft or the vendor has no contact.
+pub async fn approve_draft(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    row: &assessment::Model,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<assessment::Model, StoreError> {
+    if status_of(row)? != Status::Draft {
+        return Err(StoreError::Conflict(
+            "Only a draft waits for approval; this assessment was sent or closed already."
+                .to_owned(),
+        ));
+    }
+    let settings = crate::store::settings::load(conn, tenant).await?;
+    let due_on = settings.today(now) + chrono::TimeDelta::days(i64::from(settings.due_in_days));
+    let row = set_due_date(conn, tenant, row, due_on.max(row.due_on), now).await?;
+    send_draft(conn, tenant, &row, &[], actor, now).await?;
+    Ok(row)
+}
+
+/// Moves the due date of an assessment that has not been sent yet, and returns the updated row.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the assessment was sent meanwhile.
+pub async fn set_due_date(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    row: &assessment::Model,
+    due_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<assessment::Model, StoreError> {
+    let result = assessment::Entity::update_many()
+        .col_expr(assessment::Column::DueOn, Expr::value(due_on))
+        .col_expr(assessment::Column::UpdatedAt, Expr::value(now))
+        .filter(assessment::Column::Id.eq(row.id))
+        .filter(assessment::Column::TenantId.eq(tenant.0))
+        .filter(assessment::Column::Status.eq(Status::Draft.as_str()))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(StoreError::Conflict(
+            "The assessment was sent or cancelled meanwhile. Reload the page.".to_owned(),
+        ));
+    }
+    Ok(assessment::Model {
+        due_on,
+        updated_at: now,
+        ..row.clone()
+    })
 }
 
 /// Returns whether the vendor has an assessment that is neither completed, cancelled nor
