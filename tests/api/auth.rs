@@ -5,7 +5,7 @@ use crate::helpers::{client, csrf_from, link_in_email, spawn_app};
 const PASSWORD: &str = "correct horse battery staple";
 
 /// Signs in through the form with a fresh client; returns the response and the client.
-async fn sign_in(
+pub async fn sign_in(
     app: &crate::helpers::TestApp,
     email: &str,
     password: &str,

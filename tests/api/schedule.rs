@@ -471,3 +471,314 @@ async fn approve(api: &ApiClient, vendor: &str) {
         .unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
+
+/// Creates a tenant on UTC with a critical vendor and returns the API client, the signed-in
+/// administrator and the vendor's id.
+async fn tenant_with_vendor(
+    app: &TestApp,
+    contacts: &[&str],
+) -> (ApiClient, reqwest::Client, String) {
+    let (tenant, admin) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    let contacts: Vec<Value> = contacts
+        .iter()
+        .map(|email| json!({ "name": "Pat Contact", "email": email }))
+        .collect();
+    let response = api
+        .post("/api/v1/vendors")
+        .json(&json!({
+            "name": "Northwind EHR",
+            "contacts": contacts,
+            "phi_access": "bulk",
+            "system_integration": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["tier"], "critical");
+    (api, admin, body["id"].as_str().unwrap().to_owned())
+}
+
+/// Ticks every hour from the clock's time until `until`.
+async fn run_until(app: &TestApp, until: DateTime<Utc>) {
+    while app.clock.now() < until {
+        app.clock.advance(chrono::TimeDelta::hours(1));
+        tick(app).await;
+    }
+}
+
+fn subjects_since(app: &TestApp, seen: usize) -> Vec<(String, String, String)> {
+    app.outbox()[seen..]
+        .iter()
+        .map(|eml| {
+            let message = mail_parser::MessageParser::default()
+                .parse(eml.as_bytes())
+                .unwrap();
+            let to = message
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|address| address.address())
+                .unwrap()
+                .to_owned();
+            let at = DateTime::from_timestamp(message.date().unwrap().to_timestamp(), 0).unwrap();
+            (
+                to,
+                message.subject().unwrap().to_owned(),
+                at.format("%Y-%m-%d %H:%M").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_expiring_document_is_flagged_then_reassessed_with_answers_carried_over() {
+    let app = app().await;
+    app.clock
+        .set(Utc.with_ymd_and_hms(2027, 1, 4, 12, 0, 0).unwrap());
+    let (api, admin, vendor_id) = tenant_with_vendor(&app, &["pat@northwind.example"]).await;
+    // Answers carry forward between assessments of the same questionnaire; this tenant sends
+    // the short one to critical vendors too.
+    let lite = "healthcare-vendor-security-lite";
+    configure(&api, json!({ "questionnaires": [lite, lite, lite, lite] })).await;
+
+    // A first assessment, answered, with a SOC 2 report that expires on March 15 attached.
+    let created: Value = api
+        .post("/api/v1/assessments")
+        .json(&json!({ "vendor_id": vendor_id, "questionnaire": "healthcare-vendor-security-lite", "due_date": "2027-02-01", "reason": "First review of a new supplier." }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["reason"], "manual");
+    assert_eq!(created["reason_note"], "First review of a new supplier.");
+    let first = created["id"].as_str().unwrap().to_owned();
+    crate::workflow::run_jobs(&app).await;
+    let link = crate::workflow::vendor_link(&app);
+    let questionnaire: Value = api
+        .get("/api/v1/questionnaires/healthcare-vendor-security-lite")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = questionnaire["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|section| {
+            section["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|question| question["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let failing: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let vendor = crate::helpers::client();
+    let saved = vendor
+        .post(app.url(&link))
+        .form(&crate::workflow::answer_everything(
+            &questionnaire,
+            &failing,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let form = reqwest::multipart::Form::new()
+        .text("expires_on", "2027-03-15")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 pretend SOC 2 report".to_vec())
+                .file_name("SOC 2 Type II 2026.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let uploaded = vendor
+        .post(app.url(&format!("{link}/evidence")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 303, "{}", uploaded.text().await.unwrap());
+    assert_eq!(
+        vendor
+            .post(app.url(&format!("{link}/submit")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let fetched: Value = api
+        .get(&format!("/api/v1/assessments/{first}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let report_id = fetched["evidence"][0]["id"]
+        .as_str()
+        .expect("the report is listed")
+        .to_owned();
+    let page = format!("/assessments/{first}");
+    let csrf = app.csrf(&admin, &page).await;
+    let accepted = admin
+        .post(app.url(&format!("{page}/evidence/{report_id}/review")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("decision", "accept"),
+            ("note", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 303);
+    let completed = admin
+        .post(app.url(&format!("{page}/complete")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), 303);
+    crate::workflow::run_jobs(&app).await;
+    // Completing schedules the next assessment by the critical tier's 12 months.
+    assert_eq!(next_review(&api, &vendor_id).await, "2028-01-04");
+    let seen = app.outbox().len();
+
+    // Thirty days before the expiry, at 9:00 UTC: one notice to the vendor, one to the analysts.
+    run_until(&app, Utc.with_ymd_and_hms(2027, 3, 15, 23, 0, 0).unwrap()).await;
+    let mut notices = subjects_since(&app, seen);
+    notices.sort();
+    assert_eq!(
+        notices,
+        vec![
+            ("admin@mercy.example.org".to_owned(), "SOC 2 Type II 2026.pdf from Northwind EHR expires Mar 15, 2027".to_owned(), "2027-02-13 09:00".to_owned()),
+            ("pat@northwind.example".to_owned(), "Mercy General needs a renewed copy of SOC 2 Type II 2026.pdf, which expires Mar 15, 2027".to_owned(), "2027-02-13 09:00".to_owned()),
+        ],
+        "{notices:#?}"
+    );
+
+    // The day after the expiry, an off-cycle reassessment starts with the reason recorded and
+    // the earlier answers carried over.
+    run_until(&app, Utc.with_ymd_and_hms(2027, 3, 17, 0, 0, 0).unwrap()).await;
+    let mail = subjects_since(&app, seen + 2);
+    assert_eq!(mail.len(), 1, "{mail:#?}");
+    assert_eq!(mail[0].0, "pat@northwind.example");
+    assert_eq!(mail[0].2, "2027-03-16 09:00");
+    let invitation = app.outbox().last().unwrap().clone();
+    assert!(
+        invitation.contains("answers from the last review are filled in"),
+        "{invitation}"
+    );
+    let second = open_assessment(&api, &vendor_id).await;
+    assert_eq!(second["reason"], "evidence_expired");
+    assert_eq!(
+        second["reason_note"],
+        "SOC 2 Type II 2026.pdf expired on 2027-03-15."
+    );
+    assert_eq!(second["previous_assessment_id"], first.as_str());
+    assert_eq!(second["due_on"], "2027-04-15");
+    assert_eq!(
+        next_review(&api, &vendor_id).await,
+        Value::Null,
+        "the open assessment replaces the scheduled date"
+    );
+
+    // Its page lists the coming reminders, escalation and expiry. Two months passed, so the
+    // administrator signs in again.
+    let (signed_in, admin) = crate::auth::sign_in(
+        &app,
+        "admin@mercy.example.org",
+        "correct horse battery staple",
+    )
+    .await;
+    assert_eq!(signed_in.status(), 303);
+    let page = admin
+        .get(app.url(&format!("/assessments/{}", second["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for step in [
+        "Reminder 7 days before the due date",
+        "Overdue reminder 3",
+        "Escalation to procurement",
+        "Assessment and links expire",
+    ] {
+        assert!(page.contains(step), "{step} is on the page");
+    }
+    assert!(page.contains("Expired evidence"), "the reason is shown");
+}
+
+#[tokio::test]
+async fn a_sweep_that_fires_twice_sends_each_email_once() {
+    let app = app().await;
+    app.clock
+        .set(Utc.with_ymd_and_hms(2027, 5, 3, 10, 0, 0).unwrap());
+    let (api, _admin, vendor_id) =
+        tenant_with_vendor(&app, &["pat@northwind.example", "sam@northwind.example"]).await;
+    schedule_vendor(&api, &vendor_id, "2027-05-03").await;
+
+    // Two sweeps at once, as two instances' cron triggers or a repeated tick would fire them,
+    // then two workers at once.
+    for _ in 0..2 {
+        let (first, second) = tokio::join!(
+            portal::jobs::schedule::plan(app.state.db(), app.clock.now()),
+            portal::jobs::schedule::plan(app.state.db(), app.clock.now()),
+        );
+        first.unwrap();
+        second.unwrap();
+        let (first, second) = tokio::join!(
+            portal::jobs::run_due(&app.state),
+            portal::jobs::run_due(&app.state)
+        );
+        first.unwrap();
+        second.unwrap();
+    }
+    let invitations = subjects_since(&app, 0);
+    assert_eq!(invitations.len(), 2, "{invitations:#?}");
+    let assessment = open_assessment(&api, &vendor_id).await;
+    assert_eq!(assessment["reason"], "cycle");
+    assert_eq!(assessment["due_on"], "2027-06-02");
+
+    // Seven days before the due date, the same again: one reminder per contact.
+    app.clock
+        .set(Utc.with_ymd_and_hms(2027, 5, 26, 9, 30, 0).unwrap());
+    for _ in 0..3 {
+        let (first, second) = tokio::join!(
+            portal::jobs::schedule::plan(app.state.db(), app.clock.now()),
+            portal::jobs::schedule::plan(app.state.db(), app.clock.now()),
+        );
+        first.unwrap();
+        second.unwrap();
+        let (first, second) = tokio::join!(
+            portal::jobs::run_due(&app.state),
+            portal::jobs::run_due(&app.state)
+        );
+        first.unwrap();
+        second.unwrap();
+    }
+    let mut reminders: Vec<String> = subjects_since(&app, 2)
+        .into_iter()
+        .map(|(to, subject, _)| format!("{to}: {subject}"))
+        .collect();
+    reminders.sort();
+    assert_eq!(
+        reminders,
+        [
+            "pat@northwind.example: Reminder: the Mercy General security questionnaire for Northwind EHR is due Jun 2, 2027",
+            "sam@northwind.example: Reminder: the Mercy General security questionnaire for Northwind EHR is due Jun 2, 2027",
+        ]
+    );
+}

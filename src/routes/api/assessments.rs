@@ -54,6 +54,8 @@ struct AssessmentResponse {
     assessment: Assessment,
     history: Vec<StatusEvent>,
     contacts: Vec<ContactAccess>,
+    /// Documents the vendor uploaded, with their review state and expiry dates.
+    evidence: Vec<assessments::evidence::EvidenceFile>,
     scores: Option<ScoreReport>,
 }
 
@@ -76,6 +78,7 @@ async fn respond(
         history: assessments::history(db, client.tenant_id, id).await?,
         contacts: assessments::contact_access(db, client.tenant_id, id, state.clock().now())
             .await?,
+        evidence: assessments::evidence::list(db, client.tenant_id, id).await?,
         assessment,
         scores,
     })
