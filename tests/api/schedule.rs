@@ -782,3 +782,264 @@ async fn a_sweep_that_fires_twice_sends_each_email_once() {
         ]
     );
 }
+
+/// The database URL of an app started on PostgreSQL, for `portal serve` processes to share.
+fn postgres_url(app: &TestApp) -> String {
+    crate::services::required("TEST_DATABASE_URL");
+    let url = app.state.config().database_url().expose().to_owned();
+    assert!(url.starts_with("postgres"), "the test runs on PostgreSQL");
+    url
+}
+
+fn eml_files(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| {
+                    entry
+                        .path()
+                        .extension()
+                        .is_some_and(|extension| extension == "eml")
+                })
+                .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Recipient and subject of each message, sorted.
+fn recipients_and_subjects(messages: &[String]) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = messages
+        .iter()
+        .map(|eml| {
+            let message = mail_parser::MessageParser::default()
+                .parse(eml.as_bytes())
+                .unwrap();
+            let to = message
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|address| address.address())
+                .unwrap()
+                .to_owned();
+            (to, kind_of(message.subject().unwrap()).to_owned())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL); run by .ci/run"]
+async fn two_serve_processes_send_every_invitation_and_reminder_once() {
+    let app = app().await;
+    let database_url = postgres_url(&app);
+    let (tenant, _) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    // Reminders at midnight UTC, so that the reminder seven days before a due date a week from
+    // today is due as soon as the invitation is out, whatever the time of day.
+    configure(&api, json!({ "time_zone": "UTC", "send_hour": 0 })).await;
+    let due = (Utc::now().date_naive() + chrono::TimeDelta::days(7)).to_string();
+    let vendors = 15;
+    for number in 0..vendors {
+        let response = api
+            .post("/api/v1/vendors")
+            .json(&json!({
+                "name": format!("Vendor {number}"),
+                "contacts": [
+                    { "name": "First Contact", "email": format!("first{number}@vendor.example") },
+                    { "name": "Second Contact", "email": format!("second{number}@vendor.example") },
+                ],
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let vendor: Value = response.json().await.unwrap();
+        let sent = api
+            .post("/api/v1/assessments")
+            .json(&json!({ "vendor_id": vendor["id"], "questionnaire": "healthcare-vendor-security-lite", "due_date": due }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 201, "{}", sent.text().await.unwrap());
+    }
+    assert!(app.outbox().is_empty(), "the test app does not send");
+
+    // Two processes with their own memory, one database and one outbox directory, each sweeping
+    // every second and running a worker.
+    let shared = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("DATABASE_URL", database_url.clone()),
+        ("PORTAL_SCHEDULE", "* * * * * *".to_owned()),
+    ];
+    let first = crate::helpers::ServeProcess::start(shared.path(), &env);
+    let second = crate::helpers::ServeProcess::start(shared.path(), &env);
+    let outbox = shared.path().join("data/outbox");
+    let expected = vendors * 2 * 2;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while eml_files(&outbox).len() < expected && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A few more sweeps on both sides must add nothing.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let (first_log, _) = first.stop();
+    let (second_log, _) = second.stop();
+    let messages = eml_files(&outbox);
+    let found = recipients_and_subjects(&messages);
+    let mut wanted = Vec::new();
+    for number in 0..vendors {
+        for who in ["first", "second"] {
+            for kind in ["invitation", "reminder"] {
+                wanted.push((format!("{who}{number}@vendor.example"), kind.to_owned()));
+            }
+        }
+    }
+    wanted.sort();
+    assert_eq!(
+        found, wanted,
+        "each contact gets one invitation and one reminder"
+    );
+    let done = |log: &[String]| {
+        log.iter()
+            .filter(|line| line.contains("\"job done\""))
+            .count()
+    };
+    eprintln!(
+        "jobs done by the first process: {}, by the second: {}",
+        done(&first_log),
+        done(&second_log)
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL) and python3 with aiosmtpd; run by .ci/run"]
+async fn a_process_killed_mid_send_leaves_the_email_to_another_once() {
+    let app = app().await;
+    let database_url = postgres_url(&app);
+    let (tenant, _) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    let vendor: Value = api
+        .post("/api/v1/vendors")
+        .json(&json!({ "name": "Northwind EHR", "contacts": [{ "name": "Pat Contact", "email": "pat@northwind.example" }] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = api
+        .post("/api/v1/assessments")
+        .json(&json!({ "vendor_id": vendor["id"], "questionnaire": "healthcare-vendor-security-lite", "due_date": "2099-01-31" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+
+    // An SMTP server that takes 8 seconds to accept each recipient.
+    let work = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let delivered = work.path().join("delivered");
+    let log = work.path().join("smtp.log");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/slow_smtp_server.py"
+    );
+    let mut smtp = std::process::Command::new("python3")
+        .args([
+            script,
+            &port.to_string(),
+            delivered.to_str().unwrap(),
+            log.to_str().unwrap(),
+            "8",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the slow SMTP server");
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(smtp.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("listening"),
+            "the SMTP server started: {line}"
+        );
+    }
+    let env = vec![
+        ("DATABASE_URL", database_url.clone()),
+        ("PORTAL_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+        ("PORTAL_JOB_LEASE_SECONDS", "5".to_owned()),
+        ("PORTAL_SCHEDULE", "off".to_owned()),
+    ];
+
+    // The first process claims the invitation and is killed while the server is answering.
+    let first_dir = tempfile::tempdir().unwrap();
+    let first = crate::helpers::ServeProcess::start(first_dir.path(), &env);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("rcpt")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first process starts sending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    first.kill();
+    let tenant_id: portal::ids::TenantId = tenant.tenant_id.parse().unwrap();
+    let jobs = portal::store::jobs::list(app.state.db().reader(), tenant_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].status.as_str(), jobs[0].attempts),
+        ("running", 1),
+        "the killed process held the job"
+    );
+
+    // A second process takes the job over when the lease runs out, and sends it.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = crate::helpers::ServeProcess::start(second_dir.path(), &env);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while eml_files(&delivered).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second process sends the invitation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, status) = second.stop();
+    assert!(status.success());
+    let _ = smtp.kill();
+    let _ = smtp.wait();
+
+    let messages = eml_files(&delivered);
+    assert_eq!(messages.len(), 1, "the invitation arrives once");
+    let jobs = portal::store::jobs::list(app.state.db().reader(), tenant_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!((jobs[0].status.as_str(), jobs[0].attempts), ("done", 2));
+    assert!(
+        messages[0].contains(&format!("<job-{}@vendor-risk-portal>", jobs[0].id)),
+        "the Message-ID names the job"
+    );
+    let rcpt_lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(
+        rcpt_lines, 2,
+        "the killed conversation and the completed one"
+    );
+}
