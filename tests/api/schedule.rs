@@ -176,7 +176,7 @@ fn expect(to: &str, kind: &'static str, dates: &[&str], time: &str) -> Vec<Sent>
 }
 
 #[tokio::test]
-async fn a_simulated_year_sends_each_email_once_at_local_morning() {
+async fn simulated_year_sends_each_email_once() {
     let app = app().await;
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 12, 31, 12, 0, 0).unwrap());
@@ -535,7 +535,7 @@ fn subjects_since(app: &TestApp, seen: usize) -> Vec<(String, String, String)> {
 }
 
 #[tokio::test]
-async fn an_expiring_document_is_flagged_then_reassessed_with_answers_carried_over() {
+async fn expiring_document_flagged_then_reassessed() {
     let app = app().await;
     app.clock
         .set(Utc.with_ymd_and_hms(2027, 1, 4, 12, 0, 0).unwrap());
@@ -722,7 +722,7 @@ async fn an_expiring_document_is_flagged_then_reassessed_with_answers_carried_ov
 }
 
 #[tokio::test]
-async fn a_sweep_that_fires_twice_sends_each_email_once() {
+async fn sweep_fired_twice_sends_once() {
     let app = app().await;
     app.clock
         .set(Utc.with_ymd_and_hms(2027, 5, 3, 10, 0, 0).unwrap());
@@ -833,7 +833,7 @@ fn recipients_and_subjects(messages: &[String]) -> Vec<(String, String)> {
 
 #[tokio::test]
 #[ignore = "needs TEST_DATABASE_URL (PostgreSQL); run by .ci/run"]
-async fn two_serve_processes_send_every_invitation_and_reminder_once() {
+async fn two_processes_send_each_email_once() {
     let app = app().await;
     let database_url = postgres_url(&app);
     let (tenant, _) = app
@@ -918,7 +918,7 @@ async fn two_serve_processes_send_every_invitation_and_reminder_once() {
 
 #[tokio::test]
 #[ignore = "needs TEST_DATABASE_URL (PostgreSQL) and python3 with aiosmtpd; run by .ci/run"]
-async fn a_process_killed_mid_send_leaves_the_email_to_another_once() {
+async fn killed_sender_leaves_email_to_another() {
     let app = app().await;
     let database_url = postgres_url(&app);
     let (tenant, _) = app
