@@ -253,3 +253,106 @@ fn empty_installation_logs_setup_link() {
     let _rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(child.wait().unwrap().success());
 }
+
+#[tokio::test]
+async fn jobs_run_due_sweeps_and_sends_once() {
+    let app = crate::helpers::spawn_app_with(|config| config.run_worker = false).await;
+    let tenant = app
+        .create_tenant("Mercy General", "admin@mercy.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    let mut settings: serde_json::Value = api
+        .get("/api/v1/settings/schedule")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    settings["data"]["send_hour"] = 0.into();
+    let response = api
+        .put("/api/v1/settings/schedule")
+        .json(&settings["data"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let vendor: serde_json::Value = api
+        .post("/api/v1/vendors")
+        .json(&serde_json::json!({ "name": "Northwind EHR", "contacts": [{ "name": "Pat Contact", "email": "pat@northwind.example" }] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let response = api
+        .put(&format!(
+            "/api/v1/vendors/{}/schedule",
+            vendor["id"].as_str().unwrap()
+        ))
+        .json(&serde_json::json!({ "next_review_on": today, "owner_user_id": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let run = || {
+        let mut command = portal();
+        command
+            .args(["jobs", "run-due", "--json"])
+            .env("PORTAL_DATA_DIR", app.data_dir.path())
+            .env_remove("DATABASE_URL");
+        if let Ok(url) = std::env::var("TEST_DATABASE_URL")
+            && !url.is_empty()
+        {
+            command.env("DATABASE_URL", app.state.config().database_url().expose());
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("one JSON object")
+    };
+    let first = run();
+    assert_eq!(first["tenants"], 1);
+    assert_eq!(first["queued"], 1, "the scheduled assessment: {first}");
+    assert_eq!(
+        first["done"], 2,
+        "starting it and sending its invitation: {first}"
+    );
+    assert_eq!(first["failed"], 0);
+    assert_eq!(app.outbox().len(), 1);
+    let second = run();
+    assert_eq!(
+        (second["queued"].as_u64(), second["done"].as_u64()),
+        (Some(0), Some(0)),
+        "{second}"
+    );
+    assert_eq!(app.outbox().len(), 1, "a second run sends nothing again");
+}
+
+#[test]
+fn invalid_schedule_expression_is_rejected() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let output = portal()
+        .args(["jobs", "run-due"])
+        .env("PORTAL_DATA_DIR", data_dir.path())
+        .env("PORTAL_SCHEDULE", "every morning")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PORTAL_SCHEDULE \"every morning\" is not a cron expression"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"0 */15 * * * *\""),
+        "the message shows the form: {stderr}"
+    );
+}

@@ -1043,3 +1043,212 @@ async fn killed_sender_leaves_email_to_another() {
         "the killed conversation and the completed one"
     );
 }
+
+#[tokio::test]
+async fn settings_form_names_each_bad_field() {
+    let app = app().await;
+    let (tenant, admin) = app
+        .tenant_with_admin("Mercy General", "admin@mercy.example.org")
+        .await;
+    let page = admin
+        .get(app.url("/admin/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("America&#x2f;New_York"),
+        "the time zones are listed"
+    );
+    let csrf = crate::helpers::csrf_from(&page).unwrap();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("csrf_token", csrf.as_str()),
+        ("time_zone", "America/Springfield"),
+        ("send_hour", "9"),
+        ("reminder_days", "7, three, 1"),
+        ("overdue_interval_days", "7"),
+        ("overdue_max", "3"),
+        ("expire_after_days", "20"),
+        ("due_in_days", "30"),
+        ("cadence_critical", "12"),
+        ("cadence_high", "12"),
+        ("cadence_moderate", "24"),
+        ("cadence_low", "36"),
+        ("questionnaire_critical", "healthcare-vendor-security"),
+        ("questionnaire_high", "healthcare-vendor-security"),
+        ("questionnaire_moderate", "no-such-questionnaire"),
+        ("questionnaire_low", "healthcare-vendor-security-lite"),
+        ("renewal_lead_days", "90"),
+        ("evidence_warning_days", "30"),
+    ];
+    let rejected = admin
+        .post(app.url("/admin/settings"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let html = rejected.text().await.unwrap();
+    assert!(
+        html.contains("America&#x2f;Springfield&quot; is not an IANA time zone"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&quot;three&quot; is not a number of days"),
+        "{html}"
+    );
+
+    // With the parse errors fixed, the rules across fields and the library are checked.
+    fields[1].1 = "America/Chicago";
+    fields[3].1 = "7, 3, 1";
+    let rejected = admin
+        .post(app.url("/admin/settings"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let html = rejected.text().await.unwrap();
+    assert!(
+        html.contains("must expire after the escalation on day 28"),
+        "{html}"
+    );
+    fields[6].1 = "31";
+    let rejected = admin
+        .post(app.url("/admin/settings"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let html = rejected.text().await.unwrap();
+    assert!(
+        html.contains("&quot;no-such-questionnaire&quot; is not in your questionnaire library"),
+        "{html}"
+    );
+
+    fields[14].1 = "healthcare-vendor-security-lite";
+    fields.push(("approval_required", "on"));
+    let saved = admin
+        .post(app.url("/admin/settings"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    assert!(
+        saved
+            .text()
+            .await
+            .unwrap()
+            .contains("Schedule settings saved")
+    );
+    let stored: Value = app
+        .api(&tenant.api_token)
+        .get("/api/v1/settings/schedule")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["data"]["time_zone"], "America/Chicago");
+    assert_eq!(stored["data"]["approval_required"], true);
+    assert_eq!(
+        stored["data"]["questionnaires"][2],
+        "healthcare-vendor-security-lite"
+    );
+
+    // The API names bad fields the same way.
+    let mut body = stored["data"].clone();
+    body["send_hour"] = 24.into();
+    let rejected = app
+        .api(&tenant.api_token)
+        .put("/api/v1/settings/schedule")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let error: Value = rejected.json().await.unwrap();
+    assert!(error.to_string().contains("24 is not an hour"), "{error}");
+}
+
+#[tokio::test]
+async fn vendor_schedule_form_checks_date_and_owner() {
+    let app = app().await;
+    let (api, admin, vendor_id) = tenant_with_vendor(&app, &["pat@northwind.example"]).await;
+    let page = format!("/vendors/{vendor_id}");
+    let html = admin
+        .get(app.url(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Not scheduled"));
+    let csrf = crate::helpers::csrf_from(&html).unwrap();
+    let rejected = admin
+        .post(app.url(&format!("{page}/schedule")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("next_review_on", "03/15/2027"),
+            ("owner_user_id", "not-a-user"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let html = rejected.text().await.unwrap();
+    assert!(
+        html.contains("2027&quot; is not a date; write it as YYYY-MM-DD"),
+        "{html}"
+    );
+    assert!(
+        html.contains("is not an active procurement member or administrator"),
+        "{html}"
+    );
+
+    // The administrator appears in the owner list; choosing them and a date saves both.
+    let owner = html
+        .split("<option value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .find(|value| value.len() == 36)
+        .expect("an owner to choose")
+        .to_owned();
+    let saved = admin
+        .post(app.url(&format!("{page}/schedule")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("next_review_on", "2027-03-15"),
+            ("owner_user_id", owner.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let vendor: Value = api
+        .get(&format!("/api/v1/vendors/{vendor_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(vendor["next_review_on"], "2027-03-15");
+    assert_eq!(vendor["owner_user_id"], owner.as_str());
+    let html = admin
+        .get(app.url(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Mar 15, 2027"));
+    assert!(html.contains("Avery Admin"), "the owner is named");
+}
