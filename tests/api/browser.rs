@@ -595,6 +595,7 @@ async fn analyst_signs_in_reviews_and_completes() {
         "/questionnaires",
         "/admin/users",
         "/admin/jobs",
+        "/admin/settings",
     ] {
         client.goto(&app.url(path)).await.unwrap();
         check_page(&client, &format!("staff{}", path.replace('/', "-")), true).await;
