@@ -10,6 +10,7 @@ mod import;
 mod instances;
 mod migrations;
 mod questionnaires;
+mod reassessment;
 mod services;
 mod tenancy;
 mod vendors;

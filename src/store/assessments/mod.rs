@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod evidence;
+pub mod reassessment;
 pub mod review;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -47,6 +48,8 @@ pub struct Assessment {
     pub completed_at: Option<DateTime<Utc>>,
     pub last_vendor_activity_at: Option<DateTime<Utc>>,
     pub overall_score: Option<Percent>,
+    /// The completed assessment whose answers were carried forward into this one.
+    pub previous_assessment_id: Option<AssessmentId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -77,6 +80,7 @@ impl Assessment {
                 .overall_score
                 .and_then(|tenths| u16::try_from(tenths).ok())
                 .map(Percent::from_tenths),
+            previous_assessment_id: row.previous_assessment_id.map(AssessmentId),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
