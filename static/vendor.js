@@ -56,6 +56,33 @@
     });
   }
 
+  function showToConfirm(count) {
+    var note = document.getElementById("to-confirm");
+    if (!note) {
+      return;
+    }
+    note.hidden = count === 0;
+    note.textContent = count === 0 ? "" : count + (count === 1 ? " answer" : " answers") +
+      " from your last assessment still " + (count === 1 ? "needs" : "need") +
+      " checking. For each one, tick \u201cThis answer is still correct\u201d or change the answer.";
+  }
+
+  // A saved or confirmed answer is no longer carried over, so its box has done its work.
+  function settleCarriedOver(id, message) {
+    var block = document.getElementById("carried-" + id);
+    if (!block) {
+      return;
+    }
+    if (message) {
+      var note = document.createElement("p");
+      note.className = "hint";
+      note.textContent = message;
+      block.parentNode.replaceChild(note, block);
+    } else {
+      block.parentNode.removeChild(block);
+    }
+  }
+
   function save() {
     if (saving) {
       pending = true;
@@ -95,7 +122,14 @@
           if (text) {
             text.textContent = result.progress.answered + " of " + result.progress.shown + " questions answered (" + result.progress.percent + "%)";
           }
+          showToConfirm(result.progress.to_confirm || 0);
         }
+        (result.confirmed || []).forEach(function (id) {
+          settleCarriedOver(id, "You confirmed that this answer is still correct.");
+        });
+        (result.saved || []).forEach(function (id) {
+          settleCarriedOver(id, "");
+        });
         if (answer.ok) {
           say("All changes saved at " + new Date().toLocaleTimeString() + ".");
         } else if (result.error) {

@@ -296,6 +296,9 @@ pub struct Missing {
 pub enum MissingKind {
     Answer,
     Evidence,
+    /// The answer is carried over from the previous assessment and the vendor has neither
+    /// confirmed nor changed it.
+    Confirmation,
 }
 
 /// Answer counts for the progress figure.
@@ -304,20 +307,34 @@ pub struct Progress {
     pub answered: usize,
     pub shown: usize,
     pub percent: usize,
+    /// Shown questions whose carried-over answer still waits for the vendor's confirmation.
+    pub to_confirm: usize,
 }
 
-/// Counts the shown questions and those answered.
-pub fn progress(questionnaire: &Questionnaire, answers: &HashMap<String, AnswerValue>) -> Progress {
+/// Counts the shown questions and those answered. A carried-over answer in `carried_over`
+/// counts as answered only once the vendor confirms or changes it, so the figure shows the work
+/// left in this assessment rather than what the previous one filled in.
+pub fn progress(
+    questionnaire: &Questionnaire,
+    answers: &HashMap<String, AnswerValue>,
+    carried_over: &HashSet<String>,
+) -> Progress {
     let visible = visible_questions(questionnaire, answers);
-    let answered = visible
+    let answered: Vec<&String> = visible
         .iter()
         .filter(|id| answers.contains_key(*id))
+        .collect();
+    let to_confirm = answered
+        .iter()
+        .filter(|id| carried_over.contains(**id))
         .count();
+    let answered = answered.len() - to_confirm;
     let shown = visible.len();
     Progress {
         answered,
         shown,
         percent: (answered * 100).checked_div(shown).unwrap_or(100),
+        to_confirm,
     }
 }
 
@@ -328,11 +345,13 @@ pub fn evidence_required(question: &Question, answer: Option<&AnswerValue>) -> b
 }
 
 /// Lists what keeps the assessment from being submitted: required questions shown but not
-/// answered, and required evidence not attached. `evidence_for` tells which questions have a
-/// usable (not rejected) file.
+/// answered, shown answers still carried over (listed in `carried_over`) that the vendor has
+/// not confirmed or changed, and required evidence not attached. `evidence_for` tells which
+/// questions have a usable (not rejected) file.
 pub fn missing_for_submission(
     questionnaire: &Questionnaire,
     answers: &HashMap<String, AnswerValue>,
+    carried_over: &HashSet<String>,
     evidence_for: &HashSet<String>,
 ) -> Vec<Missing> {
     let visible = visible_questions(questionnaire, answers);
@@ -351,7 +370,13 @@ pub fn missing_for_submission(
             };
             if question.required && answer.is_none() {
                 missing.push(item(MissingKind::Answer));
-            } else if evidence_required(question, answer) && !evidence_for.contains(&question.id) {
+                continue;
+            }
+            if answer.is_some() && carried_over.contains(&question.id) {
+                missing.push(item(MissingKind::Confirmation));
+            }
+            // Evidence is not carried over, so a confirmed answer may still need a new file.
+            if evidence_required(question, answer) && !evidence_for.contains(&question.id) {
                 missing.push(item(MissingKind::Evidence));
             }
         }

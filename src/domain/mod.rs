@@ -6,6 +6,7 @@ pub mod email;
 pub mod import;
 pub mod lifecycle;
 pub mod questionnaire;
+pub mod reassessment;
 pub mod risk;
 pub mod role;
 pub mod schedule;

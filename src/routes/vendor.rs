@@ -124,6 +124,8 @@ struct Feedback {
     posted_comments: HashMap<String, String>,
     errors: HashMap<String, String>,
     conflicts: HashMap<String, String>,
+    /// Carried-over answers whose confirmation box the vendor ticked, to tick it again.
+    confirmations: HashSet<String>,
     notice: Option<String>,
 }
 
@@ -147,6 +149,8 @@ struct QuestionView {
     version_field: String,
     display: Option<String>,
     carried_over: bool,
+    /// Whether the "still correct" box of a carried-over answer is ticked.
+    confirm_checked: bool,
     editable: bool,
     evidence: EvidenceRule,
     evidence_hint: Option<String>,
@@ -173,6 +177,8 @@ struct PageData {
     questionnaire: std::sync::Arc<Questionnaire>,
     stored: HashMap<String, answer::Model>,
     values: HashMap<String, AnswerValue>,
+    /// Questions whose answer is still carried over from the previous assessment.
+    carried_over: HashSet<String>,
     files: Vec<EvidenceFile>,
     clarifications: Vec<Clarification>,
 }
@@ -186,12 +192,14 @@ async fn load_page_data(state: &AppState, access: &LinkAccess) -> Result<PageDat
     let db = state.db().reader();
     let stored = assessments::answers::load(db, tenant, id).await?;
     let values = review::parse_answers(&questionnaire, &stored);
+    let carried_over = assessments::answers::carried_over(&stored);
     let files = evidence_store::list(db, tenant, id).await?;
     let clarifications = review::clarifications(db, tenant, id).await?;
     Ok(PageData {
         questionnaire,
         stored,
         values,
+        carried_over,
         files,
         clarifications,
     })
@@ -303,7 +311,8 @@ fn question_view(
         comment,
         version_field: version_field(stored),
         display: answer.map(|answer| answer.display(question)),
-        carried_over: stored.is_some_and(|row| row.carried_over),
+        carried_over: data.carried_over.contains(&question.id),
+        confirm_checked: feedback.confirmations.contains(&question.id),
         editable,
         evidence: question.evidence,
         evidence_hint: question.evidence_hint.clone(),
@@ -342,7 +351,7 @@ fn render_page(
     let assessment_status: Status = assessments::status_of(&access.assessment)?;
     let mode = mode_of(assessment_status);
     let sections = build_sections(data, mode, feedback);
-    let progress = answers::progress(&data.questionnaire, &data.values);
+    let progress = answers::progress(&data.questionnaire, &data.values, &data.carried_over);
     let has_errors = !feedback.errors.is_empty() || !feedback.conflicts.is_empty();
     let open_clarifications = data
         .clarifications
@@ -400,11 +409,23 @@ async fn page(
     render_page(&state, &token, &access, &data, &feedback, StatusCode::OK)
 }
 
-/// The form as posted: question fields by id, `comment.ID` and `v.ID` (version and fingerprint).
+/// The form as posted: question fields by id, `comment.ID`, `v.ID` (version and fingerprint)
+/// and `confirm.ID` (the "still correct" box of a carried-over answer).
 struct PostedForm {
     values: HashMap<String, Vec<String>>,
     comments: HashMap<String, String>,
     versions: HashMap<String, (i32, String)>,
+    /// Questions whose confirmation box is ticked.
+    confirmations: HashSet<String>,
+}
+
+/// Returns whether a posted checkbox value means ticked. A browser sends the box's `value`
+/// only when it is ticked, but scripts may also send an explicit "false", "no", "off" or "0".
+fn is_ticked(value: &str) -> bool {
+    !matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "" | "0" | "false" | "no" | "off"
+    )
 }
 
 fn parse_form(body: &[u8]) -> Result<PostedForm, AppError> {
@@ -418,10 +439,17 @@ fn parse_form(body: &[u8]) -> Result<PostedForm, AppError> {
         values: HashMap::new(),
         comments: HashMap::new(),
         versions: HashMap::new(),
+        confirmations: HashSet::new(),
     };
     for (name, value) in pairs {
         if let Some(id) = name.strip_prefix("comment.") {
             form.comments.insert(id.to_owned(), value);
+        } else if let Some(id) = name.strip_prefix("confirm.") {
+            if is_ticked(&value) {
+                form.confirmations.insert(id.to_owned());
+            } else {
+                form.confirmations.remove(id);
+            }
         } else if let Some(id) = name.strip_prefix("v.") {
             let parsed = value.split_once(':').and_then(|(version, fingerprint)| {
                 Some((version.parse().ok()?, fingerprint.to_owned()))
@@ -440,6 +468,8 @@ fn parse_form(body: &[u8]) -> Result<PostedForm, AppError> {
 #[derive(Serialize)]
 struct SaveResult {
     saved: Vec<String>,
+    /// Carried-over answers this save confirmed unchanged.
+    confirmed: Vec<String>,
     errors: HashMap<String, String>,
     conflicts: HashMap<String, String>,
     versions: HashMap<String, String>,
@@ -466,13 +496,22 @@ async fn save(
     let clarified = clarified_questions(&data.clarifications);
     let mut feedback = Feedback::default();
     let mut changes: Vec<(AnswerChange, Option<String>)> = Vec::new();
+    // Carried-over answers to mark as confirmed, because their box is ticked and their value
+    // is unchanged.
+    let mut confirmations: Vec<String> = Vec::new();
 
     for question in data.questionnaire.questions() {
         let id = &question.id;
         let on_form = form.values.contains_key(id)
             || form.comments.contains_key(id)
             || form.versions.contains_key(id);
-        if !on_form || (mode == Mode::Clarify && !clarified.contains(id)) {
+        let confirm = form.confirmations.contains(id) && data.carried_over.contains(id);
+        if !(on_form || confirm) || (mode == Mode::Clarify && !clarified.contains(id)) {
+            continue;
+        }
+        if !on_form {
+            // A script may send only the box, which confirms the answer without touching it.
+            confirmations.push(id.clone());
             continue;
         }
         let posted = form.values.get(id).cloned().unwrap_or_default();
@@ -500,6 +539,9 @@ async fn save(
                 if let Some(comment) = comment {
                     feedback.posted_comments.insert(id.clone(), comment);
                 }
+                if confirm {
+                    feedback.confirmations.insert(id.clone());
+                }
                 continue;
             }
         };
@@ -516,6 +558,9 @@ async fn save(
                         comment.as_deref(),
                     );
                 if untouched {
+                    if confirm {
+                        confirmations.push(id.clone());
+                    }
                     continue;
                 }
                 Some(*version)
@@ -525,6 +570,9 @@ async fn save(
                     .is_some_and(|row| row.value == stored_value && row.comment == comment)
                     || (current.is_none() && stored_value.is_empty() && comment.is_none());
                 if same {
+                    if confirm {
+                        confirmations.push(id.clone());
+                    }
                     continue;
                 }
                 None
@@ -547,8 +595,9 @@ async fn save(
     let assessment_id = access.assessment_id();
     let contact = crate::ids::ContactId(access.contact.id);
     let mut saved = Vec::new();
+    let mut confirmed = Vec::new();
     let mut versions = HashMap::new();
-    if !changes.is_empty() {
+    if !changes.is_empty() || !confirmations.is_empty() {
         let tx = state.db().writer().begin().await?;
         let mut before = serde_json::Map::new();
         let mut after = serde_json::Map::new();
@@ -596,7 +645,14 @@ async fn save(
                 }
             }
         }
-        if !saved.is_empty() {
+        for id in &confirmations {
+            // False when another save came first and the answer is no longer carried over,
+            // which leaves nothing to confirm.
+            if assessments::answers::confirm(&tx, tenant, assessment_id, id, contact, now).await? {
+                confirmed.push(id.clone());
+            }
+        }
+        if !saved.is_empty() || !confirmed.is_empty() {
             if status == Status::Sent {
                 assessments::transition(
                     &tx,
@@ -610,6 +666,8 @@ async fn save(
                 .await?;
             }
             assessments::touch_vendor_activity(&tx, assessment_id, now).await?;
+        }
+        if !saved.is_empty() {
             audit::record(
                 &tx,
                 tenant,
@@ -620,6 +678,35 @@ async fn save(
                     object_id: assessment_id.0,
                     before: Some(serde_json::Value::Object(before)),
                     after: Some(serde_json::Value::Object(after)),
+                },
+                now,
+            )
+            .await?;
+        }
+        if !confirmed.is_empty() {
+            // Per question, so that the audit trail lists "ID.carried_over: true → false".
+            let flag = |carried_over: bool| -> serde_json::Value {
+                confirmed
+                    .iter()
+                    .map(|id| {
+                        (
+                            id.clone(),
+                            serde_json::json!({ "carried_over": carried_over }),
+                        )
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            };
+            audit::record(
+                &tx,
+                tenant,
+                &access.actor(),
+                Change {
+                    action: "answers.confirmed",
+                    object_type: "assessment",
+                    object_id: assessment_id.0,
+                    before: Some(flag(true)),
+                    after: Some(flag(false)),
                 },
                 now,
             )
@@ -647,10 +734,11 @@ async fn save(
         };
         let result = SaveResult {
             saved,
+            confirmed,
             errors: feedback.errors,
             conflicts: feedback.conflicts,
             versions,
-            progress: answers::progress(&data.questionnaire, &data.values),
+            progress: answers::progress(&data.questionnaire, &data.values, &data.carried_over),
         };
         return Ok((status, axum::Json(result)).into_response());
     }
@@ -693,8 +781,12 @@ async fn submit(
     let data = load_page_data(&state, &access).await?;
     if action == Action::Submit {
         let with_files = evidence_store::questions_with_files(&data.files);
-        let missing =
-            answers::missing_for_submission(&data.questionnaire, &data.values, &with_files);
+        let missing = answers::missing_for_submission(
+            &data.questionnaire,
+            &data.values,
+            &data.carried_over,
+            &with_files,
+        );
         if !missing.is_empty() {
             let html = render(
                 &state,

@@ -10,6 +10,7 @@ mod import;
 mod instances;
 mod migrations;
 mod questionnaires;
+mod reassessment;
 mod schedule;
 mod services;
 mod tenancy;

@@ -136,7 +136,8 @@ fn missing_lists_answers_then_evidence() {
     let questionnaire = sample();
     let mut answers = HashMap::new();
     answers.insert("phi".to_owned(), AnswerValue::Choice("yes".into()));
-    let missing = missing_for_submission(&questionnaire, &answers, &HashSet::new());
+    let missing =
+        missing_for_submission(&questionnaire, &answers, &HashSet::new(), &HashSet::new());
     let ids: Vec<(&str, MissingKind)> = missing
         .iter()
         .map(|item| (item.question_id.as_str(), item.what))
@@ -152,16 +153,20 @@ fn missing_lists_answers_then_evidence() {
 
     answers.insert("encrypt".to_owned(), AnswerValue::Choice("yes".into()));
     answers.insert("hours".to_owned(), AnswerValue::Number(4.0));
-    let missing = missing_for_submission(&questionnaire, &answers, &HashSet::new());
+    let missing =
+        missing_for_submission(&questionnaire, &answers, &HashSet::new(), &HashSet::new());
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].what, MissingKind::Evidence);
 
     let with_file: HashSet<String> = ["encrypt".to_owned()].into();
-    assert!(missing_for_submission(&questionnaire, &answers, &with_file).is_empty());
+    assert!(
+        missing_for_submission(&questionnaire, &answers, &HashSet::new(), &with_file).is_empty()
+    );
 
     answers.insert("encrypt".to_owned(), AnswerValue::Choice("no".into()));
     assert!(
-        missing_for_submission(&questionnaire, &answers, &HashSet::new()).is_empty(),
+        missing_for_submission(&questionnaire, &answers, &HashSet::new(), &HashSet::new())
+            .is_empty(),
         "no evidence is needed for a no"
     );
 }
@@ -171,10 +176,59 @@ fn progress_counts_shown_questions() {
     let questionnaire = sample();
     let mut answers = HashMap::new();
     answers.insert("phi".to_owned(), AnswerValue::Choice("no".into()));
-    let progress = progress(&questionnaire, &answers);
+    let progress = progress(&questionnaire, &answers, &HashSet::new());
     assert_eq!(
         (progress.answered, progress.shown, progress.percent),
         (1, 3, 33)
+    );
+    assert_eq!(progress.to_confirm, 0);
+}
+
+#[test]
+fn progress_leaves_out_unconfirmed_carried_over_answers() {
+    let questionnaire = sample();
+    let mut answers = HashMap::new();
+    answers.insert("phi".to_owned(), AnswerValue::Choice("yes".into()));
+    answers.insert("encrypt".to_owned(), AnswerValue::Choice("yes".into()));
+    // `methods` is carried over but unanswered, so it has nothing to confirm.
+    let carried_over: HashSet<String> = ["encrypt".to_owned(), "methods".to_owned()].into();
+    let progress = progress(&questionnaire, &answers, &carried_over);
+    assert_eq!(
+        (progress.answered, progress.shown, progress.percent),
+        (1, 4, 25)
+    );
+    assert_eq!(progress.to_confirm, 1);
+}
+
+#[test]
+fn missing_lists_unconfirmed_carried_over_answers() {
+    let questionnaire = sample();
+    let mut answers = HashMap::new();
+    answers.insert("phi".to_owned(), AnswerValue::Choice("yes".into()));
+    answers.insert("encrypt".to_owned(), AnswerValue::Choice("yes".into()));
+    answers.insert("hours".to_owned(), AnswerValue::Number(4.0));
+    let carried_over: HashSet<String> = ["phi".to_owned(), "encrypt".to_owned()].into();
+    let missing = missing_for_submission(&questionnaire, &answers, &carried_over, &HashSet::new());
+    let ids: Vec<(&str, MissingKind)> = missing
+        .iter()
+        .map(|item| (item.question_id.as_str(), item.what))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("phi", MissingKind::Confirmation),
+            ("encrypt", MissingKind::Confirmation),
+            ("encrypt", MissingKind::Evidence),
+        ],
+        "a carried-over yes still needs a new file"
+    );
+
+    answers.insert("phi".to_owned(), AnswerValue::Choice("no".into()));
+    let missing = missing_for_submission(&questionnaire, &answers, &carried_over, &HashSet::new());
+    assert_eq!(
+        missing.iter().map(|item| item.what).collect::<Vec<_>>(),
+        [MissingKind::Confirmation],
+        "the carried-over answer of a hidden question needs no confirmation"
     );
 }
 

@@ -13,6 +13,7 @@ use super::ApiJson;
 use crate::app::AppState;
 use crate::auth::ApiClient;
 use crate::domain::lifecycle::{Action, Status};
+use crate::domain::reassessment::ChangeCounts;
 use crate::domain::role::Permission;
 use crate::domain::scoring::ScoreReport;
 use crate::error::{AppError, FieldErrors};
@@ -57,6 +58,8 @@ struct AssessmentResponse {
     /// Documents the vendor uploaded, with their review state and expiry dates.
     evidence: Vec<assessments::evidence::EvidenceFile>,
     scores: Option<ScoreReport>,
+    /// Answer counts compared with the previous assessment, or `null` without one.
+    changes: Option<ChangeCounts>,
 }
 
 async fn respond(
@@ -71,6 +74,18 @@ async fn respond(
     let row = assessments::find_row(db, client.tenant_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let questionnaire = state
+        .questionnaire(client.tenant_id, assessment.questionnaire_id)
+        .await?;
+    let changes = assessments::reassessment::since_previous(
+        db,
+        client.tenant_id,
+        &row,
+        &questionnaire,
+        state.clock().now(),
+    )
+    .await?
+    .map(|since| since.answers.counts);
     let scores = row
         .score_report
         .and_then(|value| serde_json::from_value(value).ok());
@@ -81,6 +96,7 @@ async fn respond(
         evidence: assessments::evidence::list(db, client.tenant_id, id).await?,
         assessment,
         scores,
+        changes,
     })
 }
 

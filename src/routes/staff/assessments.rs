@@ -18,6 +18,7 @@ use crate::auth::{Member, StaffForm};
 use crate::domain::answers::{self, AnswerValue};
 use crate::domain::lifecycle::{Action, Status};
 use crate::domain::questionnaire::Score;
+use crate::domain::reassessment::{ChangeKind, QuestionChange};
 use crate::domain::role::Permission;
 use crate::domain::scoring::{self, FindingPolicy};
 use crate::error::{AppError, FieldErrors};
@@ -539,6 +540,16 @@ async fn show(
         .iter()
         .filter(|item| item.sent_at.is_none())
         .count();
+    let since_previous = assessments::reassessment::since_previous(
+        db,
+        tenant,
+        &row,
+        &questionnaire,
+        state.clock().now(),
+    )
+    .await?
+    .as_ref()
+    .map(since_previous_view);
     let html = render(
         &state,
         Some(&member),
@@ -557,11 +568,38 @@ async fn show(
             risks => risks.items,
             findings_preview => findings.len(),
             pending_clarifications => pending_clarifications,
+            since_previous => since_previous,
             can_send => member.can(Permission::SendAssessments),
             can_review => member.can(Permission::Review),
         },
     )?;
     Ok(html.into_response())
+}
+
+/// Prepares the "Changes since the last assessment" section, with the questions grouped by
+/// kind of change.
+fn since_previous_view(since: &assessments::reassessment::SincePrevious) -> Value {
+    let groups: Vec<Value> = ChangeKind::ALL
+        .iter()
+        .filter_map(|kind| {
+            let changes: Vec<&QuestionChange> = since
+                .answers
+                .changes
+                .iter()
+                .filter(|change| change.kind == *kind)
+                .collect();
+            (!changes.is_empty())
+                .then(|| context! { kind => kind, label => kind.label(), changes => changes })
+        })
+        .collect();
+    context! {
+        previous => since.previous,
+        counts => since.answers.counts,
+        groups => groups,
+        today => since.today,
+        previous_expired => since.previous_expired,
+        current_expired => since.current_expired,
+    }
 }
 
 #[derive(Deserialize)]

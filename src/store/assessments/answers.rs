@@ -2,7 +2,7 @@
 //! vendor's page was built from. If another contact saved the same question meanwhile, the save
 //! is refused as a conflict instead of overwriting silently.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -30,6 +30,16 @@ pub async fn load(
         .into_iter()
         .map(|row| (row.question_id.clone(), row))
         .collect())
+}
+
+/// Returns the questions whose stored answer is still carried over from the previous
+/// assessment: not empty, and neither confirmed nor changed by the vendor.
+pub fn carried_over(stored: &HashMap<String, answer::Model>) -> HashSet<String> {
+    stored
+        .values()
+        .filter(|row| row.carried_over && !row.value.is_empty())
+        .map(|row| row.question_id.clone())
+        .collect()
 }
 
 /// One question's new answer.

@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod evidence;
+pub mod reassessment;
 pub mod review;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -47,14 +48,14 @@ pub struct Assessment {
     pub completed_at: Option<DateTime<Utc>>,
     pub last_vendor_activity_at: Option<DateTime<Utc>>,
     pub overall_score: Option<Percent>,
+    /// The completed assessment whose answers were carried forward into this one.
+    pub previous_assessment_id: Option<AssessmentId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Why it started: `manual`, `cycle`, `contract_renewal` or `evidence_expired`.
     pub reason: String,
     pub reason_label: &'static str,
     pub reason_note: Option<String>,
-    /// The completed assessment whose answers were carried forward into this one.
-    pub previous_assessment_id: Option<AssessmentId>,
 }
 
 impl Assessment {
@@ -83,12 +84,12 @@ impl Assessment {
                 .overall_score
                 .and_then(|tenths| u16::try_from(tenths).ok())
                 .map(Percent::from_tenths),
+            previous_assessment_id: row.previous_assessment_id.map(AssessmentId),
             created_at: row.created_at,
             updated_at: row.updated_at,
             reason_label: crate::domain::schedule::reason_label(&row.reason),
             reason: row.reason,
             reason_note: row.reason_note,
-            previous_assessment_id: row.previous_assessment_id.map(AssessmentId),
         })
     }
 }
