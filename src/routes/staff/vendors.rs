@@ -491,14 +491,26 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
     let vendor = load(&state, &member, &id).await?;
-    render_show(
-        &state,
-        &member,
-        vendor,
-        ScheduleForm::default(),
-        FieldErrors::default(),
-    )
-    .await
+    render_show(&state, &member, vendor, ShowForms::default()).await
+}
+
+/// The forms of the vendor page, filled after a rejected post.
+struct ShowForms {
+    contact: Value,
+    contact_errors: FieldErrors,
+    schedule: ScheduleForm,
+    schedule_errors: FieldErrors,
+}
+
+impl Default for ShowForms {
+    fn default() -> Self {
+        Self {
+            contact: context! {},
+            contact_errors: FieldErrors::default(),
+            schedule: ScheduleForm::default(),
+            schedule_errors: FieldErrors::default(),
+        }
+    }
 }
 
 /// The vendor's schedule form: next assessment date and procurement owner.
@@ -513,9 +525,14 @@ async fn render_show(
     state: &AppState,
     member: &Member,
     vendor: vendors::Vendor,
-    schedule_form: ScheduleForm,
-    errors: FieldErrors,
+    forms: ShowForms,
 ) -> Result<Html<String>, AppError> {
+    let ShowForms {
+        contact,
+        contact_errors,
+        schedule: schedule_form,
+        schedule_errors,
+    } = forms;
     let contacts = vendors::contacts(state.db().reader(), member.tenant_id, vendor.id).await?;
     let (assessments, risks, history) = related(state, member, &vendor).await?;
     let staff = crate::store::schedule::staff_with_roles(
@@ -537,7 +554,7 @@ async fn render_show(
         .map(|user| user.name.clone());
     let schedule_form = if schedule_form.next_review_on.is_empty()
         && schedule_form.owner_user_id.is_empty()
-        && errors.is_empty()
+        && schedule_errors.is_empty()
     {
         ScheduleForm {
             next_review_on: vendor
@@ -567,9 +584,9 @@ async fn render_show(
             assessments => assessments,
             risks => risks,
             history => history,
-            errors => FieldErrors::default(),
-            schedule_errors => errors,
-            contact_form => context!{},
+            errors => contact_errors,
+            schedule_errors => schedule_errors,
+            contact_form => contact,
         },
     )
 }
@@ -591,7 +608,12 @@ async fn update_schedule(
     let (next_review_on, owner) = match parsed {
         Ok(parsed) => parsed,
         Err(errors) => {
-            let html = render_show(&state, &member, vendor, form, errors).await?;
+            let forms = ShowForms {
+                schedule: form,
+                schedule_errors: errors,
+                ..ShowForms::default()
+            };
+            let html = render_show(&state, &member, vendor, forms).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
         }
     };
@@ -764,22 +786,17 @@ async fn add_contact(
     if result.is_some() {
         return Ok(Redirect::to(&format!("/vendors/{}#contacts", vendor.id)).into_response());
     }
-    let contacts = vendors::contacts(state.db().reader(), member.tenant_id, vendor.id).await?;
-    let (assessments, risks, history) = related(&state, &member, &vendor).await?;
-    let html = render(
+    let html = render_show(
         &state,
-        Some(&member),
-        "pages/vendors/show.html",
-        context! {
-            vendor => vendor,
-            contacts => contacts,
-            assessments => assessments,
-            risks => risks,
-            history => history,
-            errors => errors,
-            contact_form => form,
+        &member,
+        vendor,
+        ShowForms {
+            contact: context! { name => form.name, email => form.email, role => form.role, phone => form.phone },
+            contact_errors: errors,
+            ..ShowForms::default()
         },
-    )?;
+    )
+    .await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
 }
 
