@@ -2,6 +2,7 @@
 //! rules and hand the results to the store.
 
 pub mod answers;
+pub mod cycle_time;
 pub mod email;
 pub mod import;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod risk;
 pub mod role;
 pub mod schedule;
 pub mod scoring;
+pub mod tracker;
 pub mod vendor;
 
 /// Declares an enum stored and sent as a lowercase string, with `as_str`, `ALL`, `FromStr`

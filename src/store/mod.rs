@@ -7,6 +7,7 @@ pub mod assessments;
 pub mod audit;
 pub mod entities;
 pub mod jobs;
+pub mod metrics;
 pub mod questionnaires;
 pub mod risks;
 pub mod schedule;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiJson;
 use crate::app::AppState;
 use crate::auth::ApiClient;
+use crate::domain::cycle_time::{self, StageAges, Timeline};
 use crate::domain::lifecycle::{Action, Status};
 use crate::domain::reassessment::ChangeCounts;
 use crate::domain::role::Permission;
@@ -22,6 +23,8 @@ use crate::routes::QueryParams;
 use crate::routes::parse_path_id;
 use crate::routes::staff::assessments::{SendRequest, send};
 use crate::store::assessments::{self, Assessment, AssessmentFilter, ContactAccess, StatusEvent};
+use crate::store::metrics::{self, Notices};
+use crate::store::settings;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -60,6 +63,10 @@ struct AssessmentResponse {
     scores: Option<ScoreReport>,
     /// Answer counts compared with the previous assessment, or `null` without one.
     changes: Option<ChangeCounts>,
+    /// Each stage with its start, end and calendar days, from the status events.
+    timeline: Timeline,
+    /// Reminder and escalation e-mails sent.
+    notices: Notices,
 }
 
 async fn respond(
@@ -89,7 +96,14 @@ async fn respond(
     let scores = row
         .score_report
         .and_then(|value| serde_json::from_value(value).ok());
+    let zone = settings::load(db, client.tenant_id).await?.time_zone;
+    let timeline = metrics::timelines(db, client.tenant_id, &[id.0], zone, state.clock().now())
+        .await?
+        .remove(&id.0)
+        .unwrap_or_else(|| cycle_time::timeline(&[], zone, state.clock().now()));
     Ok(AssessmentResponse {
+        timeline,
+        notices: metrics::notices(db, client.tenant_id, id).await?,
         history: assessments::history(db, client.tenant_id, id).await?,
         contacts: assessments::contact_access(db, client.tenant_id, id, state.clock().now())
             .await?,
@@ -183,8 +197,16 @@ struct ListQuery {
 }
 
 #[derive(Serialize)]
+struct ListItem {
+    #[serde(flatten)]
+    assessment: Assessment,
+    /// Days in the current stage and in each stage so far, from the status events.
+    stage_ages: StageAges,
+}
+
+#[derive(Serialize)]
 struct ListResponse {
-    data: Vec<Assessment>,
+    data: Vec<ListItem>,
 }
 
 async fn list(
@@ -217,7 +239,25 @@ async fn list(
         }
     }
     errors.into_result()?;
-    let data = assessments::list(state.db().reader(), client.tenant_id, &filter, 1000).await?;
+    let db = state.db().reader();
+    let items = assessments::list(db, client.tenant_id, &filter, 1000).await?;
+    let zone = settings::load(db, client.tenant_id).await?.time_zone;
+    let now = state.clock().now();
+    let ids: Vec<uuid::Uuid> = items.iter().map(|item| item.id.0).collect();
+    let mut timelines = metrics::timelines(db, client.tenant_id, &ids, zone, now).await?;
+    let data = items
+        .into_iter()
+        .map(|assessment| {
+            let stage_ages = timelines
+                .remove(&assessment.id.0)
+                .unwrap_or_else(|| cycle_time::timeline(&[], zone, now))
+                .ages();
+            ListItem {
+                assessment,
+                stage_ages,
+            }
+        })
+        .collect();
     Ok(Json(ListResponse { data }))
 }
 

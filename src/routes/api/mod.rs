@@ -2,6 +2,7 @@
 //! `{"error": {"code": ..., "message": ...}}`; see `docs/api.md`.
 
 mod assessments;
+mod metrics;
 mod questionnaires;
 mod risks;
 mod settings;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(assessments::router())
         .merge(risks::router())
         .merge(settings::router())
+        .merge(metrics::router())
 }
 
 /// A JSON request body whose errors use the API's error shape.

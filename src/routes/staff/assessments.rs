@@ -491,6 +491,16 @@ async fn show(
     )
     .await
     .map_err(AppError::Internal)?;
+    let timeline = crate::store::metrics::timelines(
+        db,
+        tenant,
+        &[assessment_id.0],
+        settings.time_zone,
+        state.clock().now(),
+    )
+    .await?
+    .remove(&assessment_id.0);
+    let notices = crate::store::metrics::notices(db, tenant, assessment_id).await?;
     let findings: HashMap<String, String> = scoring::findings(
         &questionnaire,
         &report,
@@ -562,6 +572,8 @@ async fn show(
             sections => sections,
             report => report,
             history => history,
+            timeline => timeline,
+            notices => notices,
             access => access,
             general_files => files.iter().filter(|file| file.question_id.is_none()).collect::<Vec<_>>(),
             audit_trail => audit_trail,

@@ -3,9 +3,11 @@
 mod admin;
 pub mod assessments;
 mod home;
+pub mod metrics;
 mod questionnaires;
 pub mod risks;
 pub mod settings;
+pub mod tracker;
 mod vendor_import;
 pub mod vendors;
 
@@ -25,4 +27,6 @@ pub fn router() -> Router<AppState> {
         .merge(risks::router())
         .merge(admin::router())
         .merge(settings::router())
+        .merge(tracker::router())
+        .merge(metrics::router())
 }

@@ -32,6 +32,32 @@ pub async fn load(
         .collect())
 }
 
+/// Loads the stored answers of several assessments, by assessment and question id.
+///
+/// # Errors
+/// Fails when a query fails.
+pub async fn load_many(
+    conn: &impl ConnectionTrait,
+    tenant: TenantId,
+    assessments: &[Uuid],
+) -> Result<HashMap<Uuid, HashMap<String, answer::Model>>, sea_orm::DbErr> {
+    let mut by_assessment: HashMap<Uuid, HashMap<String, answer::Model>> = HashMap::new();
+    for chunk in assessments.chunks(500) {
+        let rows = answer::Entity::find()
+            .filter(answer::Column::TenantId.eq(tenant.0))
+            .filter(answer::Column::AssessmentId.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for row in rows {
+            by_assessment
+                .entry(row.assessment_id)
+                .or_default()
+                .insert(row.question_id.clone(), row);
+        }
+    }
+    Ok(by_assessment)
+}
+
 /// Returns the questions whose stored answer is still carried over from the previous
 /// assessment: not empty, and neither confirmed nor changed by the vendor.
 pub fn carried_over(stored: &HashMap<String, answer::Model>) -> HashSet<String> {
