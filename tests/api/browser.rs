@@ -596,9 +596,145 @@ async fn analyst_signs_in_reviews_and_completes() {
         "/admin/users",
         "/admin/jobs",
         "/admin/settings",
+        "/tracker",
+        "/metrics/cycle-time",
     ] {
         client.goto(&app.url(path)).await.unwrap();
         check_page(&client, &format!("staff{}", path.replace('/', "-")), true).await;
     }
+    client.close().await.unwrap();
+}
+
+/// Signs the tenant's administrator in through the sign-in form.
+async fn sign_in(app: &TestApp, client: &Client, email: &str) {
+    client.goto(&app.url("/sign-in")).await.unwrap();
+    client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery staple")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/sign-in'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::XPath("//a[normalize-space()='Sign out' or normalize-space()='Sign Out'] | //form[contains(@action, 'sign-out')]"))
+        .await
+        .expect("signed in");
+}
+
+/// Reads `[data-label][data-series]` elements as (label, series) → text or `data-value`.
+async fn figures(
+    client: &Client,
+    css: &str,
+    from_attribute: bool,
+) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap() {
+        let label = element
+            .attr("data-label")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        let series = element
+            .attr("data-series")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        let value = if from_attribute {
+            element
+                .attr("data-value")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        } else {
+            let text = element.text().await.unwrap();
+            if text.trim() == "—" {
+                String::new()
+            } else {
+                text.trim().to_owned()
+            }
+        };
+        found.push((label, series, value));
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test]
+#[ignore = "needs TEST_WEBDRIVER_URL (chromedriver) and TEST_AXE_SCRIPT; run by .ci/run"]
+async fn cycle_time_chart_and_table_agree() {
+    let app = crate::metrics::app().await;
+    let (tenant, _) = app
+        .tenant_with_admin("Mercy Health", "admin@mercy.example.org")
+        .await;
+    let api = app.api(&tenant.api_token);
+    crate::schedule::configure(&api, json!({ "time_zone": "America/New_York" })).await;
+    let zone: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    for case in crate::metrics::NEW_YORK_MARCH {
+        crate::metrics::build(&app, &api, zone, case, false).await;
+    }
+    let client = browser(true).await;
+    sign_in(&app, &client, "admin@mercy.example.org").await;
+    client
+        .goto(&app.url("/metrics/cycle-time?from=2027-01-01&to=2027-04-30"))
+        .await
+        .unwrap();
+    check_page(&client, "cycle-time-dashboard", true).await;
+
+    let bars = figures(&client, "#tier-chart rect.bar", true).await;
+    let cells = figures(&client, "#by-tier td[data-series]", false).await;
+    assert_eq!(
+        bars.len(),
+        8,
+        "a median and a 90th-percentile bar per tier: {bars:?}"
+    );
+    assert_eq!(bars, cells, "tier chart and table");
+    assert!(
+        bars.contains(&("Critical".into(), "median".into(), "18".into())),
+        "{bars:?}"
+    );
+
+    let bars = figures(&client, "#month-chart rect.bar", true).await;
+    let cells = figures(&client, "#by-month td[data-series]", false).await;
+    assert_eq!(bars.len(), 4, "one bar per month: {bars:?}");
+    assert_eq!(bars, cells, "month chart and table");
+    assert!(
+        bars.contains(&("2027-03".into(), "median".into(), "20".into())),
+        "{bars:?}"
+    );
+
+    // Taller bars stand for longer times.
+    let heights = client
+        .execute(
+            "return [...document.querySelectorAll('#month-chart rect.bar')].map(r => [r.dataset.value, r.getBBox().height]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let heights: Vec<(String, f64)> = serde_json::from_value(heights).unwrap();
+    let mut by_value: Vec<(f64, f64)> = heights
+        .iter()
+        .filter(|(value, _)| !value.is_empty())
+        .map(|(value, height)| (value.parse().unwrap(), *height))
+        .collect();
+    by_value.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    assert!(
+        by_value.windows(2).all(|pair| pair[0].1 <= pair[1].1),
+        "{by_value:?}"
+    );
     client.close().await.unwrap();
 }

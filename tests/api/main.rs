@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod import;
 mod instances;
+mod metrics;
 mod migrations;
 mod questionnaires;
 mod reassessment;

@@ -22,7 +22,7 @@ async fn tick(app: &TestApp) {
 }
 
 /// Sets the tenant's schedule settings through the API, changing `changes` from the defaults.
-async fn configure(api: &ApiClient, changes: Value) {
+pub(crate) async fn configure(api: &ApiClient, changes: Value) {
     let mut settings: Value = api
         .get("/api/v1/settings/schedule")
         .send()
@@ -45,7 +45,7 @@ async fn configure(api: &ApiClient, changes: Value) {
 }
 
 /// Creates a vendor of the given tier with one contact and returns its id.
-async fn vendor(
+pub(crate) async fn vendor(
     api: &ApiClient,
     name: &str,
     tier: &str,

@@ -32,8 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/tracker.csv", get(export))
 }
 
-/// Rows per tracker page.
+/// Rows per tracker page unless the query asks for another number.
 const PAGE_SIZE: usize = 50;
+/// The most rows one page shows.
+const MAX_PAGE_SIZE: usize = 500;
 
 /// The tracker's query string, shared with its CSV export.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -45,6 +47,8 @@ pub struct TrackerQuery {
     pub owner_id: Option<String>,
     pub sort: Option<String>,
     pub after: Option<String>,
+    /// Rows per page, 1 to [`MAX_PAGE_SIZE`]; [`PAGE_SIZE`] by default.
+    pub limit: Option<String>,
 }
 
 fn present(value: &Option<String>) -> Option<&str> {
@@ -59,7 +63,7 @@ impl TrackerQuery {
     ///
     /// # Errors
     /// [`AppError::Invalid`] naming each bad value and what to use instead.
-    pub fn parse(&self) -> Result<(Filter, Sort, Option<Cursor>), AppError> {
+    pub fn parse(&self) -> Result<(Filter, Sort, Option<Cursor>, usize), AppError> {
         let mut errors = FieldErrors::default();
         let mut filter = Filter::default();
         if let Some(value) = present(&self.status) {
@@ -146,8 +150,22 @@ impl TrackerQuery {
             }
             cursor
         });
+        let limit = match present(&self.limit) {
+            None => PAGE_SIZE,
+            Some(value) => value
+                .parse::<usize>()
+                .ok()
+                .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
+                .unwrap_or_else(|| {
+                    errors.add(
+                        "limit",
+                        format!("{value:?} is not a page size; use a whole number from 1 to {MAX_PAGE_SIZE}."),
+                    );
+                    PAGE_SIZE
+                }),
+        };
         errors.into_result()?;
-        Ok((filter, sort, after))
+        Ok((filter, sort, after, limit))
     }
 
     /// The query string with the same filters, a given sort and page position.
@@ -159,6 +177,7 @@ impl TrackerQuery {
             ("overdue", self.overdue.clone()),
             ("owner_id", self.owner_id.clone()),
             ("sort", sort),
+            ("limit", self.limit.clone()),
             ("after", after),
         ]
         .into_iter()
@@ -242,9 +261,9 @@ async fn list(
     member: Member,
     QueryParams(query): QueryParams<TrackerQuery>,
 ) -> Result<Response, AppError> {
-    let (filter, sort, after) = query.parse()?;
+    let (filter, sort, after, limit) = query.parse()?;
     let all = rows(&state, member.tenant_id).await?;
-    let page = tracker::page(all, &filter, sort, after.as_ref(), PAGE_SIZE);
+    let page = tracker::page(all, &filter, sort, after.as_ref(), limit);
     let figures = progress(&state, member.tenant_id, &page.rows).await?;
     let items: Vec<Value> = page
         .rows
@@ -321,7 +340,7 @@ async fn export(
     member: Member,
     QueryParams(query): QueryParams<TrackerQuery>,
 ) -> Result<Response, AppError> {
-    let (filter, sort, _) = query.parse()?;
+    let (filter, sort, _, _) = query.parse()?;
     let all = rows(&state, member.tenant_id).await?;
     let page = tracker::page(all, &filter, sort, None, usize::MAX);
     let figures = progress(&state, member.tenant_id, &page.rows).await?;
