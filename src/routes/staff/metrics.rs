@@ -120,14 +120,13 @@ pub fn days_text(days: Option<f64>) -> String {
     }
 }
 
+/// One label on the chart's axis with a figure per series (`median`, `p90`).
+type BarGroup = (String, Vec<(&'static str, Option<f64>)>);
+
 /// Draws groups of bars (one per series) over shared labels, scaled to the largest figure.
-fn bar_chart(
-    title: &str,
-    description: &str,
-    groups: &[(String, Vec<(&'static str, Option<f64>)>)],
-) -> Chart {
+fn bar_chart(title: &str, description: &str, groups: &[BarGroup]) -> Chart {
     const HEIGHT: u32 = 220;
-    const TOP: u32 = 16;
+    const TOP: u32 = 22;
     const BASELINE: u32 = 180;
     const LEFT: u32 = 44;
     const BAR: u32 = 18;
@@ -136,8 +135,13 @@ fn bar_chart(
         .iter()
         .flat_map(|(_, values)| values.iter().filter_map(|(_, value)| *value))
         .fold(0.0_f64, f64::max);
-    // Round the scale up to a multiple of 5 days so that the ticks read well.
-    let scale_top = ((max / 5.0).ceil() * 5.0).max(5.0);
+    // Gridlines every 1, 2, 5, 10, 20, 50… days, at most five above the baseline.
+    let step = (0..7)
+        .flat_map(|power| [1.0, 2.0, 5.0].map(|base| base * 10_f64.powi(power)))
+        .find(|step| (max / step).ceil() <= 5.0)
+        .unwrap_or(1_000_000.0);
+    let steps = (max / step).ceil().max(1.0);
+    let scale_top = steps * step;
     let plot = f64::from(BASELINE - TOP);
     let mut bars = Vec::new();
     let mut x = LEFT + GAP;
@@ -163,12 +167,12 @@ fn bar_chart(
         }
         x += GAP;
     }
-    let ticks = (0..=4)
-        .map(|step| {
-            let value = scale_top * f64::from(step) / 4.0;
+    let ticks = (0..=steps as u32)
+        .map(|index| {
+            let share = f64::from(index) / steps;
             Tick {
-                y: BASELINE - (plot * f64::from(step) / 4.0).round() as u32,
-                text: days_text(Some(value.round())),
+                y: BASELINE - (plot * share).round() as u32,
+                text: days_text(Some(step * f64::from(index))),
             }
         })
         .collect();
@@ -190,7 +194,7 @@ async fn dashboard(
     QueryParams(query): QueryParams<PeriodQuery>,
 ) -> Result<Response, AppError> {
     let report = report(&state, member.tenant_id, &query).await?;
-    let months: Vec<(String, Vec<(&'static str, Option<f64>)>)> = report
+    let months: Vec<BarGroup> = report
         .by_month
         .iter()
         .map(|month| {
@@ -200,7 +204,7 @@ async fn dashboard(
             )
         })
         .collect();
-    let tiers: Vec<(String, Vec<(&'static str, Option<f64>)>)> = report
+    let tiers: Vec<BarGroup> = report
         .by_tier
         .iter()
         .map(|tier| {
@@ -252,9 +256,13 @@ mod tests {
             ],
         );
         let heights: Vec<u32> = chart.bars.iter().map(|bar| bar.height).collect();
-        assert_eq!(heights, vec![164, 41, 0]);
+        assert_eq!(heights, vec![158, 40, 0]);
         let values: Vec<&str> = chart.bars.iter().map(|bar| bar.value.as_str()).collect();
         assert_eq!(values, vec!["10", "2.5", ""]);
-        assert_eq!(chart.ticks.last().unwrap().text, "10");
+        let ticks: Vec<&str> = chart.ticks.iter().map(|tick| tick.text.as_str()).collect();
+        assert_eq!(ticks, vec!["0", "2", "4", "6", "8", "10"]);
+        let wide = bar_chart("t", "d", &[("A".to_owned(), vec![("median", Some(22.0))])]);
+        let ticks: Vec<&str> = wide.ticks.iter().map(|tick| tick.text.as_str()).collect();
+        assert_eq!(ticks, vec!["0", "5", "10", "15", "20", "25"]);
     }
 }
