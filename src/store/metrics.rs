@@ -30,6 +30,14 @@ fn event_of(to: &str, at: DateTime<Utc>) -> Result<Event, StoreError> {
     Ok(Event { at, to })
 }
 
+/// Parses a vendor's stored tier; a missing vendor is as corrupt as an unknown tier.
+fn tier_of(stored: Option<&str>) -> Result<Tier, StoreError> {
+    stored
+        .unwrap_or_default()
+        .parse()
+        .map_err(|message| StoreError::Corrupt(format!("vendors.tier: {message}")))
+}
+
 /// Loads the status events of the given assessments, oldest first per assessment.
 ///
 /// # Errors
@@ -145,12 +153,7 @@ pub async fn records(
         .collect();
     let mut by_id: HashMap<Uuid, Record> = HashMap::with_capacity(assessments.len());
     for (id, vendor_id, due_on) in assessments {
-        let tier: Tier = tiers
-            .get(&vendor_id)
-            .map(String::as_str)
-            .unwrap_or_default()
-            .parse()
-            .map_err(|message| StoreError::Corrupt(format!("vendors.tier: {message}")))?;
+        let tier = tier_of(tiers.get(&vendor_id).map(String::as_str))?;
         by_id.insert(
             id,
             Record {
@@ -262,11 +265,7 @@ pub async fn open_rows(
     for row in open {
         let status = super::assessments::status_of(&row)?;
         let vendor = vendors.get(&row.vendor_id);
-        let tier: Tier = vendor
-            .map(|vendor| vendor.tier.as_str())
-            .unwrap_or_default()
-            .parse()
-            .map_err(|message| StoreError::Corrupt(format!("vendors.tier: {message}")))?;
+        let tier = tier_of(vendor.map(|vendor| vendor.tier.as_str()))?;
         // The stage starts at the last event; an assessment without events (which the
         // workflow never writes) counts from its creation.
         let stage_started_at = events

@@ -517,27 +517,7 @@ async fn analyst_signs_in_reviews_and_completes() {
     let client = browser(true).await;
     client.goto(&app.url("/sign-in")).await.unwrap();
     check_page(&client, "sign-in", true).await;
-    client
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("admin@mercy.example.org")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("correct horse battery staple")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form[action='/sign-in'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&app, &client, "admin@mercy.example.org").await;
     client
         .wait()
         .for_element(Locator::Css("nav[aria-label='Main']"))
@@ -631,9 +611,9 @@ async fn sign_in(app: &TestApp, client: &Client, email: &str) {
         .unwrap();
     client
         .wait()
-        .for_element(Locator::XPath("//a[normalize-space()='Sign out' or normalize-space()='Sign Out'] | //form[contains(@action, 'sign-out')]"))
+        .for_element(Locator::Css("form[action='/sign-out']"))
         .await
-        .expect("signed in");
+        .expect("the sign-in succeeds");
 }
 
 /// Reads `[data-label][data-series]` elements as (label, series) → text or `data-value`.
