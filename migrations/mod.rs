@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261204_000001_foundation;
 mod m20261205_000002_assessments;
 mod m20261206_000003_schedule;
+mod m20261207_000004_sweep_indexes;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_foundation::Migration),
             Box::new(m20261205_000002_assessments::Migration),
             Box::new(m20261206_000003_schedule::Migration),
+            Box::new(m20261207_000004_sweep_indexes::Migration),
         ]
     }
 }
