@@ -84,13 +84,10 @@ pub async fn plan(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Planned> {
         if new.is_empty() {
             continue;
         }
-        // One transaction per tenant: on SQLite a commit per job would dominate the sweep.
+        // One transaction per tenant: on SQLite a commit per batch would dominate the sweep.
         let txn = db.writer().begin().await?;
-        for job in new {
-            if jobs::enqueue(&txn, job, now).await? {
-                planned.queued += 1;
-            }
-        }
+        let stored = jobs::enqueue_many(&txn, new, now).await?;
+        planned.queued += usize::try_from(stored).unwrap_or(usize::MAX);
         txn.commit().await?;
     }
     Ok(planned)
