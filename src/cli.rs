@@ -282,6 +282,14 @@ struct RunDue {
 }
 
 async fn run_due_jobs(config: Config, json: bool) -> anyhow::Result<i32> {
+    // A mistyped data directory in a cron line would otherwise create a new, empty portal and
+    // report success every time.
+    if config.database_url.is_none() && !config.data_dir.join("portal.db").exists() {
+        anyhow::bail!(
+            "There is no portal database in {}; pass the --data-dir (or PORTAL_DATA_DIR) that `portal serve` uses, or set DATABASE_URL.",
+            config.data_dir.display()
+        );
+    }
     let state = app::prepare_state(config, Clock::System).await?;
     let planned = crate::jobs::schedule::plan(state.db(), state.clock().now()).await?;
     let sweep = crate::jobs::run_due(&state).await?;

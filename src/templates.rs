@@ -69,7 +69,14 @@ fn format_date(value: ViaDeserialize<NaiveDate>) -> String {
     value.format("%b %-d, %Y").to_string()
 }
 
-/// Formats a UTC timestamp as "Dec 4, 2026 19:51 UTC".
-fn format_datetime(value: ViaDeserialize<DateTime<Utc>>) -> String {
-    value.format("%b %-d, %Y %H:%M UTC").to_string()
+/// Formats a timestamp as "Dec 4, 2026 19:51 UTC", or in the IANA time zone given as the
+/// argument as "Dec 4, 2026 14:51 EST".
+fn format_datetime(value: ViaDeserialize<DateTime<Utc>>, zone: Option<String>) -> String {
+    match zone.and_then(|zone| zone.parse::<chrono_tz::Tz>().ok()) {
+        Some(zone) => value
+            .with_timezone(&zone)
+            .format("%b %-d, %Y %H:%M %Z")
+            .to_string(),
+        None => value.format("%b %-d, %Y %H:%M UTC").to_string(),
+    }
 }

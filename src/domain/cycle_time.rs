@@ -297,7 +297,8 @@ pub struct MonthFigures {
     pub cycle_time: Summary,
 }
 
-/// Time spent in one stage by the assessments completed in the period.
+/// Time spent in one stage by the assessments completed in the period that went through it;
+/// an assessment that skipped the stage (never in clarification, say) does not count as 0 days.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StageFigures {
     pub status: Status,
@@ -433,7 +434,7 @@ pub fn report(records: &[Record], period: Period, zone: Tz) -> Report {
             waiting_on: status.waiting_on(),
             summary: Summary::of(
                 all.iter()
-                    .map(|item| item.per_stage.get(status.as_str()).copied().unwrap_or(0))
+                    .filter_map(|item| item.per_stage.get(status.as_str()).copied())
                     .collect(),
             ),
         })

@@ -276,6 +276,13 @@ impl Slot {
         }
     }
 
+    /// Returns whether a reminder falls before the assessment was sent, so that the vendor gets
+    /// the invitation instead. Escalation and expiry never count as before sending.
+    pub fn before_sending(&self, sent_at: Option<DateTime<Utc>>) -> bool {
+        matches!(self.kind, SlotKind::BeforeDue(_) | SlotKind::Overdue(_))
+            && sent_at.is_some_and(|sent| self.at < sent)
+    }
+
     /// Returns whether a reminder slot is too old to send when the portal was down at its time:
     /// a day after its instant, the next reminder is closer than this one was. Escalation and
     /// expiry always happen, however late.

@@ -173,18 +173,22 @@ impl Sort {
 /// or leave between pages neither repeat nor push others off the next page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
+    /// The sort parameter of the page the position came from; it means nothing in another order.
+    pub sort: String,
     pub id: Uuid,
     pub value: String,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.id.simple(), self.value)
+        format!("{}.{}.{}", self.sort, self.id.simple(), self.value)
     }
 
     pub fn decode(text: &str) -> Option<Self> {
-        let (id, value) = text.split_once('.')?;
+        let (sort, rest) = text.split_once('.')?;
+        let (id, value) = rest.split_once('.')?;
         Some(Self {
+            sort: sort.to_owned(),
             id: id.parse().ok()?,
             value: value.to_owned(),
         })
@@ -227,6 +231,7 @@ pub fn page(
         .then(|| keyed.last())
         .flatten()
         .map(|(value, row)| Cursor {
+            sort: sort.param(),
             id: row.id,
             value: value.clone(),
         });

@@ -253,7 +253,7 @@ async fn plan_tenant(
     let mut escalations = Vec::new();
     for assessment in &open {
         for slot in settings.slots(assessment.due_on) {
-            if slot.at > now || slot.is_stale(now) {
+            if slot.at > now || slot.is_stale(now) || slot.before_sending(assessment.sent_at) {
                 continue;
             }
             match slot.kind {
@@ -595,7 +595,7 @@ pub async fn assessment_schedule(
                 "sent"
             } else if !own.is_empty() {
                 "queued"
-            } else if !(waiting || planned) {
+            } else if !(waiting || planned) || slot.before_sending(row.sent_at) {
                 "not_needed"
             } else if slot.at > now {
                 "planned"

@@ -356,3 +356,22 @@ fn invalid_schedule_expression_is_rejected() {
         "the message shows the form: {stderr}"
     );
 }
+
+#[test]
+fn run_due_without_database_fails() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mistyped = data_dir.path().join("portal-dta");
+    let output = portal()
+        .args(["jobs", "run-due"])
+        .env("PORTAL_DATA_DIR", &mistyped)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("There is no portal database in") && stderr.contains("portal-dta"),
+        "{stderr}"
+    );
+    assert!(!mistyped.join("portal.db").exists(), "no new database");
+}

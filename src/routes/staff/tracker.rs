@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use chrono_tz::Tz;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -67,20 +68,31 @@ impl TrackerQuery {
         let mut errors = FieldErrors::default();
         let mut filter = Filter::default();
         if let Some(value) = present(&self.status) {
-            filter.status = value
-                .parse::<Status>()
-                .map_err(|message| errors.add("status", message))
-                .ok()
-                .filter(|status| {
-                    let open = !status.is_closed();
-                    if !open {
-                        errors.add(
-                            "status",
-                            format!("The tracker lists open assessments only; {value:?} is a closed status. Use the assessments list for closed ones."),
-                        );
-                    }
-                    open
-                });
+            let open: Vec<&str> = Status::ALL
+                .iter()
+                .filter(|status| !status.is_closed())
+                .map(|status| status.as_str())
+                .collect();
+            filter.status = match value.parse::<Status>() {
+                Ok(status) if !status.is_closed() => Some(status),
+                Ok(_) => {
+                    errors.add(
+                        "status",
+                        format!("The tracker lists open assessments only, and {value:?} is a closed status; use the assessments list for closed ones."),
+                    );
+                    None
+                }
+                Err(_) => {
+                    errors.add(
+                        "status",
+                        format!(
+                            "{value:?} is not an open assessment status; use one of: {}.",
+                            open.join(", ")
+                        ),
+                    );
+                    None
+                }
+            };
         }
         if let Some(value) = present(&self.tier) {
             filter.tier = value
@@ -141,11 +153,11 @@ impl TrackerQuery {
                 .unwrap_or_default(),
         };
         let after = present(&self.after).and_then(|value| {
-            let cursor = Cursor::decode(value);
+            let cursor = Cursor::decode(value).filter(|cursor| cursor.sort == sort.param());
             if cursor.is_none() {
                 errors.add(
                     "after",
-                    format!("{value:?} is not a page position from a previous page."),
+                    format!("{value:?} is not a page position of this sort order; open the tracker's first page and follow its \"Next page\" link."),
                 );
             }
             cursor
@@ -196,10 +208,11 @@ impl TrackerQuery {
 ///
 /// # Errors
 /// Fails when a query fails.
-pub async fn rows(state: &AppState, tenant: TenantId) -> Result<Vec<Row>, AppError> {
+pub async fn rows(state: &AppState, tenant: TenantId) -> Result<(Vec<Row>, Tz), AppError> {
     let zone = settings::load(state.db().reader(), tenant).await?.time_zone;
     let today = local_date(state.clock().now(), zone);
-    Ok(metrics::open_rows(state.db().reader(), tenant, zone, today).await?)
+    let rows = metrics::open_rows(state.db().reader(), tenant, zone, today).await?;
+    Ok((rows, zone))
 }
 
 /// Computes the progress of each row as the vendor's page shows it.
@@ -234,6 +247,15 @@ fn waiting_label(side: WaitingOn) -> &'static str {
     }
 }
 
+/// The value of `waiting_on` in filters, the CSV export and the API.
+fn waiting_value(side: WaitingOn) -> &'static str {
+    match side {
+        WaitingOn::Vendor => "vendor",
+        WaitingOn::Analyst => "analyst",
+        WaitingOn::Nobody => "nobody",
+    }
+}
+
 fn row_view(row: &Row, progress: Option<&Progress>) -> Value {
     context! {
         id => row.id,
@@ -262,7 +284,7 @@ async fn list(
     QueryParams(query): QueryParams<TrackerQuery>,
 ) -> Result<Response, AppError> {
     let (filter, sort, after, limit) = query.parse()?;
-    let all = rows(&state, member.tenant_id).await?;
+    let (all, zone) = rows(&state, member.tenant_id).await?;
     let page = tracker::page(all, &filter, sort, after.as_ref(), limit);
     let figures = progress(&state, member.tenant_id, &page.rows).await?;
     let items: Vec<Value> = page
@@ -300,6 +322,7 @@ async fn list(
         context! {
             items => items,
             total => page.total,
+            time_zone => zone.name(),
             next_url => page.next.map(|next| format!("/tracker?{}", query.with(Some(current.clone()), Some(next.encode())))),
             first_url => after.map(|_| format!("/tracker?{}", query.with(Some(current.clone()), None))),
             csv_url => format!("/tracker.csv?{}", query.with(Some(current.clone()), None)),
@@ -341,7 +364,7 @@ async fn export(
     QueryParams(query): QueryParams<TrackerQuery>,
 ) -> Result<Response, AppError> {
     let (filter, sort, _, _) = query.parse()?;
-    let all = rows(&state, member.tenant_id).await?;
+    let (all, _) = rows(&state, member.tenant_id).await?;
     let page = tracker::page(all, &filter, sort, None, usize::MAX);
     let figures = progress(&state, member.tenant_id, &page.rows).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -356,7 +379,7 @@ async fn export(
                 row.tier.as_str().to_owned(),
                 format!("{} v{}", row.questionnaire_key, row.questionnaire_version),
                 row.status.as_str().to_owned(),
-                waiting_label(row.waiting_on).to_lowercase(),
+                waiting_value(row.waiting_on).to_owned(),
                 row.days_in_stage.to_string(),
                 row.stage_started_at.to_rfc3339(),
                 row.due_on.to_string(),
