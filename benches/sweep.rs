@@ -14,10 +14,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use portal::config::Secret;
 use portal::domain::lifecycle::Status;
 use portal::domain::role::Role;
 use portal::domain::schedule::{REASON_CYCLE, ScheduleSettings, add_months};
@@ -28,11 +26,14 @@ use portal::store::entities::{
 };
 use portal::store::{Backend, Db};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, EntityTrait, IntoActiveModel,
-    QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use tempfile::TempDir;
 use uuid::Uuid;
+
+mod support;
+
+use support::{BenchDatabase, Spread, insert_batches};
 
 const VENDORS: usize = 100_000;
 /// Vendors added recently, with no completed assessment and so no next review date.
@@ -41,92 +42,11 @@ const NEW_VENDORS: usize = 10_000;
 const DUE_VENDORS: usize = 300;
 /// Vendors with a scheduled assessment sent to them and not submitted yet.
 const OPEN_ASSESSMENTS: usize = 2_000;
-/// Rows per multi-row INSERT. The widest seeded table (vendors) has 25 columns, so a batch binds
-/// at most 25,000 values: below SQLite's limit of 32,766 and PostgreSQL's of 65,535.
-const BATCH: usize = 1_000;
 
 /// Returns the instant of every sweep: 12:00 UTC, after the default send hour (09:00 in UTC), so
 /// that the reminders of the day are due.
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap()
-}
-
-/// A fixed-seed SplitMix64 generator, so that every run seeds the same dates.
-struct Spread(u64);
-
-impl Spread {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut mixed = self.0;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (mixed ^ (mixed >> 31)) % bound
-    }
-
-    fn days_below(&mut self, bound: u64) -> TimeDelta {
-        TimeDelta::days(i64::try_from(self.below(bound)).unwrap())
-    }
-}
-
-/// A PostgreSQL database created for one benchmark run and dropped when this value is dropped,
-/// also when the benchmark panics.
-struct BenchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl BenchDatabase {
-    async fn create(base_url: &str) -> anyhow::Result<Self> {
-        let name = format!("bench_sweep_{}", std::process::id());
-        let admin = Database::connect(base_url)
-            .await
-            .context("Failed to connect to BENCH_DATABASE_URL")?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .with_context(|| format!("Failed to create the database {name}"))?;
-        admin.close().await?;
-        let mut url = url::Url::parse(base_url).context("BENCH_DATABASE_URL is not a URL")?;
-        url.set_path(&name);
-        Ok(Self {
-            admin_url: base_url.to_owned(),
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop may run inside the benchmark's runtime, which cannot block, so a thread with its own
-        // runtime drops the database.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let admin = Database::connect(&admin_url).await?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await?;
-                admin.close().await?;
-                anyhow::Ok(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!(
-                "Failed to drop the benchmark database {}; drop it by hand.",
-                self.name
-            );
-        }
-    }
 }
 
 /// The seeded database and what keeps it alive.
@@ -138,19 +58,7 @@ struct Fixture {
 
 impl Fixture {
     async fn create() -> anyhow::Result<Self> {
-        let (url, directory, postgres) = match std::env::var("BENCH_DATABASE_URL") {
-            Ok(base) if !base.is_empty() => {
-                let database = BenchDatabase::create(&base).await?;
-                (database.url.clone(), None, Some(database))
-            }
-            _ => {
-                let directory = tempfile::tempdir()?;
-                let url = format!("sqlite://{}", directory.path().join("bench.db").display());
-                (url, Some(directory), None)
-            }
-        };
-        let db = Db::connect(&Secret::new(url)).await?;
-        db.migrate().await?;
+        let (db, directory, postgres) = support::open("bench_sweep").await?;
         let started = Instant::now();
         seed(&db).await?;
         if db.backend() == Backend::Postgres {
@@ -178,22 +86,6 @@ impl Fixture {
             .await?;
         Ok(())
     }
-}
-
-/// Inserts `rows` with one multi-row INSERT per [`BATCH`] rows.
-async fn insert_batches<A>(conn: &impl ConnectionTrait, rows: Vec<A>) -> anyhow::Result<()>
-where
-    A: ActiveModelTrait + Send,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<A> = rows.by_ref().take(BATCH).collect();
-        A::Entity::insert_many(batch)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
 }
 
 fn at_hour(date: NaiveDate, hour: u32) -> DateTime<Utc> {
