@@ -28,7 +28,7 @@ const VENDORS: usize = 10_000;
 /// Days over which the assessments were sent, ending at [`now`].
 const HISTORY_DAYS: u64 = 730;
 
-/// The instant of every measurement.
+/// Returns the instant every measurement counts from.
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 4, 15, 0, 0).unwrap()
 }

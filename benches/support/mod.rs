@@ -1,4 +1,4 @@
-//! What the benchmarks share: a database of their own (a SQLite file in a temporary directory,
+//! Helpers the benchmarks share: a database of their own (a SQLite file in a temporary directory,
 //! or a PostgreSQL database created on `BENCH_DATABASE_URL` and dropped afterwards), multi-row
 //! inserts for seeding, and a fixed-seed number generator.
 

@@ -1,9 +1,9 @@
 //! Assessment cycle time, computed from the stored status events only.
 //!
-//! Every duration is a count of calendar days in the tenant's time zone: a stage that starts on
-//! March 3 and ends on March 10 (local dates) lasted 7 days, whatever the clock time and however
-//! many hours a daylight-saving change added or removed. Stage lengths therefore add up exactly
-//! to the total. See `docs/metrics.md` for how each figure is defined.
+//! Every duration is a count of calendar days in the tenant's time zone. A stage that starts on
+//! March 3 and ends on March 10 (local dates) lasted 7 days, whatever the clock times and even
+//! when a daylight-saving change made it an hour shorter or longer. Stage lengths therefore add
+//! up exactly to the total. See `docs/metrics.md` for how each figure is defined.
 
 use std::collections::BTreeMap;
 

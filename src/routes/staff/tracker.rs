@@ -1,5 +1,6 @@
-//! Procurement's tracker: every open assessment with whom it waits on, how long it has been in
-//! its current stage, its due date and progress; filtered, sorted, paged, and as CSV.
+//! Procurement's tracker lists every open assessment with whom it waits on, how long it has been
+//! in its current stage, its due date and its progress. The list is filtered, sorted and paged,
+//! and it downloads as CSV.
 
 use std::collections::HashMap;
 
@@ -33,9 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/tracker.csv", get(export))
 }
 
-/// Rows per tracker page unless the query asks for another number.
+/// Rows per tracker page when the query sets no `limit`.
 const PAGE_SIZE: usize = 50;
-/// The most rows one page shows.
+/// Maximum rows per tracker page.
 const MAX_PAGE_SIZE: usize = 500;
 
 /// The tracker's query string, shared with its CSV export.
