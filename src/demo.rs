@@ -8,10 +8,12 @@ use crate::app::AppState;
 use crate::auth::{password, token};
 use crate::domain::email::EmailAddress;
 use crate::domain::import::ContactInput;
+use crate::domain::schedule::REASON_MANUAL;
 use crate::domain::vendor::{
     BaaStatus, ClinicalCriticality, InherentProfile, PhiAccess, VendorInput,
 };
 use crate::ids::{TenantId, UserId};
+use crate::routes::staff::assessments::{SendRequest, send};
 use crate::store::audit::Actor;
 use crate::store::entities::{tenant, user};
 use crate::store::{tenants, users, vendors};
@@ -103,6 +105,12 @@ const SAMPLES: &[SampleVendor] = &[
     },
 ];
 
+/// The questionnaire the demo assessments use.
+const DEMO_QUESTIONNAIRE: &str = "healthcare-vendor-security-lite";
+/// Due dates of the demo assessments, in days from the start; one per sample vendor from the
+/// first.
+const DEMO_DUE_IN_DAYS: [i64; 3] = [30, 14, 45];
+
 /// Creates the demo organization on first use, then (on every start) gives its administrator a
 /// new random password and prints how to sign in.
 ///
@@ -153,6 +161,7 @@ async fn create(state: &AppState) -> anyhow::Result<user::Model> {
         id: UserId(admin.id),
         name: admin.name.clone(),
     };
+    let mut created = Vec::new();
     for sample in SAMPLES {
         let profile = InherentProfile {
             phi_access: sample.phi_access,
@@ -176,7 +185,7 @@ async fn create(state: &AppState) -> anyhow::Result<user::Model> {
             role: Some("Security contact".to_owned()),
             phone: None,
         };
-        vendors::create(
+        let vendor = vendors::create(
             state.db().writer(),
             tenant_id,
             &input,
@@ -185,6 +194,23 @@ async fn create(state: &AppState) -> anyhow::Result<user::Model> {
             now,
         )
         .await?;
+        created.push(vendor.id);
+    }
+    // Sample assessments, so that the tracker, the timelines and the cycle-time dashboard have
+    // something to show; their e-mails go to the outbox (or to SMTP) like any others.
+    for (vendor, due_in_days) in created.iter().zip(DEMO_DUE_IN_DAYS) {
+        let request = SendRequest {
+            reason: REASON_MANUAL,
+            reason_note: Some("Demo assessment".to_owned()),
+            vendor: *vendor,
+            questionnaire: DEMO_QUESTIONNAIRE.to_owned(),
+            version: None,
+            due_on: (now + chrono::TimeDelta::days(due_in_days)).date_naive(),
+            contacts: Vec::new(),
+        };
+        send(state, tenant_id, Some(UserId(admin.id)), &actor, request)
+            .await
+            .map_err(|error| anyhow::anyhow!("Failed to send a demo assessment: {error:?}"))?;
     }
     tracing::info!(tenant_id = %tenant_id, vendors = SAMPLES.len(), "demo organization created");
     Ok(admin)

@@ -659,3 +659,20 @@ async fn tracker_shows_waiting_side_stage_age_and_overdue() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn demo_sends_sample_assessments_once() {
+    use sea_orm::PaginatorTrait;
+    let app = app().await;
+    portal::demo::seed(&app.state)
+        .await
+        .expect("the demo seeds");
+    portal::demo::seed(&app.state)
+        .await
+        .expect("the demo starts again");
+    let sent = assessment::Entity::find()
+        .count(app.state.db().reader())
+        .await
+        .unwrap();
+    assert_eq!(sent, 3, "three sample assessments, not repeated on restart");
+}
