@@ -97,26 +97,45 @@ impl ScheduleSettings {
                 format!("{} is not an hour; use 0 to 23.", self.send_hour),
             ));
         }
-        if self
+        let outside: Vec<String> = self
             .reminder_days
             .iter()
-            .any(|days| !(1..=90).contains(days))
-        {
+            .filter(|days| !(1..=90).contains(*days))
+            .map(u32::to_string)
+            .collect();
+        if !outside.is_empty() {
             problems.push((
                 "reminder_days",
-                "Each reminder must fall 1 to 90 days before the due date.".to_owned(),
+                format!(
+                    "Each reminder must fall 1 to 90 days before the due date, and {} does not.",
+                    outside.join(", ")
+                ),
+            ));
+        }
+        let mut sorted = self.reminder_days.clone();
+        sorted.sort_unstable();
+        if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+            problems.push((
+                "reminder_days",
+                format!("{} days is listed twice; give each reminder once.", pair[0]),
             ));
         }
         if !(1..=30).contains(&self.overdue_interval_days) {
             problems.push((
                 "overdue_interval_days",
-                "Use 1 to 30 days between overdue reminders.".to_owned(),
+                format!(
+                    "{} days is outside the range; use 1 to 30 days between overdue reminders.",
+                    self.overdue_interval_days
+                ),
             ));
         }
         if self.overdue_max > 10 {
             problems.push((
                 "overdue_max",
-                "Send at most 10 overdue reminders.".to_owned(),
+                format!(
+                    "{} is more than 10; send at most 10 overdue reminders.",
+                    self.overdue_max
+                ),
             ));
         }
         let escalation = self.overdue_interval_days * (self.overdue_max + 1);
@@ -131,29 +150,42 @@ impl ScheduleSettings {
         if !(1..=365).contains(&self.due_in_days) {
             problems.push((
                 "due_in_days",
-                "Give vendors 1 to 365 days to answer.".to_owned(),
+                format!(
+                    "{} days is outside the range; give vendors 1 to 365 days to answer.",
+                    self.due_in_days
+                ),
             ));
         }
-        if self
-            .cadence_months
+        let outside: Vec<String> = Tier::ALL
             .iter()
-            .any(|months| !(1..=60).contains(months))
-        {
+            .filter(|tier| !(1..=60).contains(&self.cadence(**tier)))
+            .map(|tier| format!("{} {} months", tier.as_str(), self.cadence(*tier)))
+            .collect();
+        if !outside.is_empty() {
             problems.push((
                 "cadence_months",
-                "Reassess every 1 to 60 months.".to_owned(),
+                format!(
+                    "Reassess every 1 to 60 months; {} is outside that range.",
+                    outside.join(", ")
+                ),
             ));
         }
         if self.renewal_lead_days > 365 {
             problems.push((
                 "renewal_lead_days",
-                "Start at most 365 days before a renewal.".to_owned(),
+                format!(
+                    "{} days is more than 365; start at most 365 days before a renewal.",
+                    self.renewal_lead_days
+                ),
             ));
         }
         if !(1..=180).contains(&self.evidence_warning_days) {
             problems.push((
                 "evidence_warning_days",
-                "Warn 1 to 180 days before a document expires.".to_owned(),
+                format!(
+                    "{} days is outside the range; warn 1 to 180 days before a document expires.",
+                    self.evidence_warning_days
+                ),
             ));
         }
         if problems.is_empty() {

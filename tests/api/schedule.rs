@@ -1174,6 +1174,51 @@ async fn settings_form_names_each_bad_field() {
     assert_eq!(rejected.status(), 422);
     let error: Value = rejected.json().await.unwrap();
     assert!(error.to_string().contains("24 is not an hour"), "{error}");
+
+    // Wrong types, unknown and missing fields and ranges are each named with their value.
+    let mut body = stored["data"].clone();
+    body["time_zone"] = "Mars/Olympus".into();
+    body["send_hour"] = "9".into();
+    body["colour"] = "blue".into();
+    body.as_object_mut().unwrap().remove("due_in_days");
+    let rejected = app
+        .api(&tenant.api_token)
+        .put("/api/v1/settings/schedule")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let error: Value = rejected.json().await.unwrap();
+    let message = |field: &str| -> String {
+        error["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["field"] == field)
+            .map(|item| item["message"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no error for {field}: {error}"))
+    };
+    assert!(message("time_zone").contains("Mars/Olympus"));
+    assert!(message("send_hour").contains("\"9\""));
+    assert!(message("colour").contains("is not a schedule setting"));
+    assert!(message("due_in_days").contains("missing"));
+
+    let mut body = stored["data"].clone();
+    body["cadence_months"] = json!([0, 61, 24, 36]);
+    body["reminder_days"] = json!([3, 91, 3]);
+    let rejected = app
+        .api(&tenant.api_token)
+        .put("/api/v1/settings/schedule")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 422);
+    let text = rejected.text().await.unwrap();
+    assert!(text.contains("critical 0 months, high 61 months"), "{text}");
+    assert!(text.contains("and 91 does not"), "{text}");
+    assert!(text.contains("3 days is listed twice"), "{text}");
 }
 
 #[tokio::test]
