@@ -33,6 +33,7 @@ pub async fn not_found_page(State(state): State<AppState>, uri: axum::http::Uri)
         StatusCode::NOT_FOUND,
         &AppError::NotFound.public_message(),
         &Default::default(),
+        None,
     )
     .unwrap_or_else(|| AppError::NotFound.into_response())
 }
@@ -42,6 +43,7 @@ fn error_page(
     status: StatusCode,
     message: &str,
     fields: &crate::error::FieldErrors,
+    retry: Option<&str>,
 ) -> Option<Response> {
     let title = match status {
         StatusCode::NOT_FOUND => "Page not found",
@@ -50,7 +52,7 @@ fn error_page(
         StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong",
         _ => "This request could not be completed",
     };
-    let context = context! { viewer => None::<()>, title => title, message => message, fields => fields, status => status.as_u16() };
+    let context = context! { viewer => None::<()>, title => title, message => message, fields => fields, status => status.as_u16(), retry => retry };
     match state.templates().render("pages/error.html", context) {
         Ok(html) => {
             Some((status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
@@ -132,7 +134,10 @@ async fn render_error_pages(
         };
         return Redirect::to(&target).into_response();
     }
-    error_page(&state, status, &details.message, &details.fields).unwrap_or(response)
+    // A page opened with bad query values can be opened again without them.
+    let retry = (method == Method::GET && query.is_some() && !details.fields.0.is_empty())
+        .then_some(path.as_str());
+    error_page(&state, status, &details.message, &details.fields, retry).unwrap_or(response)
 }
 
 /// Percent-encodes a value for a query string.
