@@ -869,6 +869,24 @@ async fn two_processes_send_each_email_once() {
         assert_eq!(sent.status(), 201, "{}", sent.text().await.unwrap());
     }
     assert!(app.outbox().is_empty(), "the test app does not send");
+    // The reminder falls at midnight today, and a reminder whose time came before the assessment
+    // was sent is skipped. The assessments therefore count as sent yesterday.
+    {
+        use portal::store::entities::assessment;
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let tenant_id: uuid::Uuid = tenant.tenant_id.parse().unwrap();
+        let updated = assessment::Entity::update_many()
+            .col_expr(
+                assessment::Column::SentAt,
+                Expr::value(Utc::now() - chrono::TimeDelta::days(1)),
+            )
+            .filter(assessment::Column::TenantId.eq(tenant_id))
+            .exec(app.state.db().writer())
+            .await
+            .unwrap();
+        assert_eq!(updated.rows_affected, vendors as u64);
+    }
 
     // Two processes with their own memory, one database and one outbox directory, each sweeping
     // every second and running a worker.
