@@ -196,8 +196,8 @@ async fn create(state: &AppState) -> anyhow::Result<user::Model> {
         .await?;
         created.push(vendor.id);
     }
-    // Sample assessments, so that the tracker, the timelines and the cycle-time dashboard have
-    // something to show; their e-mails go to the outbox (or to SMTP) like any others.
+    // Sample assessments give the tracker, the timelines and the dashboard something to show.
+    // Their e-mails go to the outbox (or to SMTP) like any others.
     for (vendor, due_in_days) in created.iter().zip(DEMO_DUE_IN_DAYS) {
         let request = SendRequest {
             reason: REASON_MANUAL,

@@ -34,7 +34,7 @@ pub struct Stage {
     pub days: i64,
 }
 
-/// An assessment's stages and the sums procurement asks for.
+/// An assessment's stages with the totals procurement reports on.
 #[derive(Clone, Debug, Serialize)]
 pub struct Timeline {
     pub stages: Vec<Stage>,
@@ -46,7 +46,7 @@ pub struct Timeline {
     pub total_days: Option<i64>,
     pub clarification_rounds: usize,
     pub first_sent_at: Option<DateTime<Utc>>,
-    /// The completion that stands: the last one, unless a reopening followed it.
+    /// The completion in force: the last one, unless a reopening followed it.
     pub completed_at: Option<DateTime<Utc>>,
 }
 
@@ -154,7 +154,7 @@ pub struct Period {
     pub to: NaiveDate,
 }
 
-/// The longest period a report covers, so that the monthly trend stays readable.
+/// Maximum days in a report's period, so that the monthly trend stays readable.
 pub const MAX_PERIOD_DAYS: i64 = 3660;
 
 impl Period {
@@ -177,7 +177,8 @@ impl Period {
         Ok(Self { from, to })
     }
 
-    /// The twelve months up to `today`: from the first day of the month eleven months earlier.
+    /// Returns the twelve months up to `today`, from the first day of the month eleven months
+    /// earlier.
     pub fn last_twelve_months(today: NaiveDate) -> Self {
         let first = today.with_day(1).unwrap_or(today);
         let from = first.checked_sub_months(Months::new(11)).unwrap_or(first);
@@ -188,7 +189,7 @@ impl Period {
         self.from <= date && date <= self.to
     }
 
-    /// The months the period touches, as their first days.
+    /// Returns the first day of each month the period touches.
     pub fn months(self) -> Vec<NaiveDate> {
         let mut months = Vec::new();
         let mut month = self.from.with_day(1).unwrap_or(self.from);
@@ -222,8 +223,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Summarizes durations: the median is the middle value, or the mean of the two middle
-    /// values for an even count; the 90th percentile is the nearest rank, the smallest value
+    /// Summarizes durations. The median is the middle value, or the mean of the two middle
+    /// values for an even count. The 90th percentile is the nearest rank: the smallest value
     /// that at least 90 percent of the durations do not exceed.
     pub fn of(mut days: Vec<i64>) -> Self {
         days.sort_unstable();
@@ -313,7 +314,7 @@ pub struct StageFigures {
 pub struct Report {
     pub period: Period,
     pub time_zone: String,
-    /// How durations are counted, for people reading the figures.
+    /// Description of how durations are counted, for people reading the figures.
     pub counted_in: &'static str,
     pub counts: Counts,
     /// Share of completed assessments finished by their due date, from 0 to 1.
@@ -325,7 +326,7 @@ pub struct Report {
     pub by_month: Vec<MonthFigures>,
 }
 
-/// What one completed assessment contributes.
+/// Figures one completed assessment contributes to the report.
 struct Completed {
     tier: Tier,
     month: NaiveDate,

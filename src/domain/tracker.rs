@@ -41,7 +41,7 @@ impl Row {
     }
 }
 
-/// Which rows to show.
+/// Conditions a row must meet to be listed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
     pub status: Option<Status>,
@@ -119,8 +119,8 @@ impl SortKey {
             .map_or("due", |(_, text)| text)
     }
 
-    /// A text that orders rows as this column does, so that it can also travel in a page
-    /// position.
+    /// Returns a text that orders rows as this column does, so that it can also travel in a
+    /// page position.
     fn value(self, row: &Row) -> String {
         match self {
             SortKey::Vendor => row.vendor_name.to_lowercase(),
@@ -149,7 +149,7 @@ pub struct Sort {
 }
 
 impl Sort {
-    /// The sort parameter that selects this order.
+    /// Returns the sort parameter that selects this order.
     pub fn param(self) -> String {
         format!(
             "{}{}",
@@ -169,7 +169,7 @@ impl Sort {
     }
 }
 
-/// Where the next page starts: the sort value and id of the last row shown. Rows that arrive
+/// Position of the next page: the sort order, sort value and id of the last row shown. Rows that arrive
 /// or leave between pages neither repeat nor push others off the next page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
@@ -288,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn a_row_that_leaves_does_not_shift_the_next_page() {
+    fn page_after_row_leaves_keeps_position() {
         let rows: Vec<Row> = (1..=4)
             .map(|n| row(n, &format!("Vendor {n}"), 0, "2027-01-01"))
             .collect();

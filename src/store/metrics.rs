@@ -87,7 +87,7 @@ pub async fn timelines(
         .collect())
 }
 
-/// The instant a local date starts in `zone`.
+/// Returns the instant a local date starts in `zone`.
 fn start_of(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
     crate::domain::schedule::local_instant(zone, date, 0)
 }

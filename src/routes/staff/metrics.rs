@@ -100,7 +100,7 @@ struct Bar {
     y: u32,
     width: u32,
     height: u32,
-    /// Where the label sits under the bar.
+    /// Horizontal position of the label under the bar.
     label_x: u32,
     series: &'static str,
 }

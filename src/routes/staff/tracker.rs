@@ -181,7 +181,7 @@ impl TrackerQuery {
         Ok((filter, sort, after, limit))
     }
 
-    /// The query string with the same filters, a given sort and page position.
+    /// Builds the query string with the same filters, a given sort and page position.
     fn with(&self, sort: Option<String>, after: Option<String>) -> String {
         [
             ("status", self.status.clone()),
@@ -248,7 +248,7 @@ fn waiting_label(side: WaitingOn) -> &'static str {
     }
 }
 
-/// The value of `waiting_on` in filters, the CSV export and the API.
+/// Returns the value of `waiting_on` in filters, the CSV export and the API.
 fn waiting_value(side: WaitingOn) -> &'static str {
     match side {
         WaitingOn::Vendor => "vendor",
